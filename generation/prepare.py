@@ -1,0 +1,348 @@
+"""`distillrecdial prepare`: source dumps → catalog, interactions and one prompt per user.
+
+Steps: parse the three sources (bad records are counted, never fatal) → the
+catalog (titled meta items with a TMDB match) → one interaction per
+(user, item) → k-core to a fixed point → per user, the latest interaction is
+the target and up to ``history_size`` before it the history → a persona per
+user → the persona's prompt. Artefacts are written atomically into the run
+folder with a manifest entry that names inputs, parameters and counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from generation import amazon, tmdb
+from generation.catalog import TMDB_SCHEMA, StepCount, build_catalog, duplicate_rows
+from generation.kcore import kcore
+from generation.personas import PERSONA_BY_ID, PERSONAS, assign_personas, parse_weights
+from generation.prompts import build_prompt
+from generation.source_cache import cached_parse
+from generation.sources import HUB_DEFAULTS, resolve_source
+from pipeline.atomic import atomic_path, remove_stale_temps
+from pipeline.errors import StageError
+from pipeline.manifest import file_fingerprint, package_versions, record_stage, sha256_file
+from pipeline.problems import Problem, ProblemLog
+
+ITEMS_FILE = "items.parquet"
+INTERACTIONS_FILE = "interactions.parquet"
+PROMPTS_FILE = "prompts.jsonl"
+PROBLEMS_FILE = "problems.prepare.jsonl"
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Everything that decides `prepare`'s output."""
+
+    reviews: str
+    meta: str
+    tmdb: str
+    out: Path
+    k: int = 12
+    seed: int = 42
+    history_size: int = 9
+    max_actors: int = 5
+    persona_weights: str | None = None
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "seed": self.seed,
+            "history_size": self.history_size,
+            "max_actors": self.max_actors,
+            "persona_weights": parse_weights(self.persona_weights),
+        }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reviews", help="Amazon Reviews 2023 Movies_and_TV review JSONL (path or hf://datasets/...)")
+    parser.add_argument("--meta", help="Amazon Reviews 2023 meta_Movies_and_TV JSONL (path or hf://datasets/...)")
+    parser.add_argument("--tmdb", help="TMDB list keyed by asin: JSON array or JSONL (path or hf://datasets/...)")
+    parser.add_argument(
+        "--from-hub",
+        action="store_true",
+        help="download any source not given from the Hub (needs network): " + ", ".join(HUB_DEFAULTS.values()),
+    )
+    parser.add_argument("--out", required=True, type=Path, help="run folder to write into (created if missing)")
+    parser.add_argument(
+        "--k", type=int, default=12, help="k-core: min interactions per kept user and item (default 12)"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="seed for persona assignment (default 42)")
+    parser.add_argument(
+        "--history-size", type=int, default=9, help="interactions before the target kept as history (default 9)"
+    )
+    parser.add_argument("--max-actors", type=int, default=5, help="top-billed actors kept per movie (default 5)")
+    parser.add_argument(
+        "--persona-weights",
+        metavar="NAME=W,...",
+        help="persona proportions, e.g. 'cold_start_browser=2,fully_expressive=1' (default: uniform over "
+        + ", ".join(p.id for p in PERSONAS)
+        + ")",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> PrepareConfig:
+    sources = {}
+    for kind in ("reviews", "meta", "tmdb"):
+        value = getattr(args, kind) or (HUB_DEFAULTS[kind] if args.from_hub else None)
+        if value is None:
+            raise StageError(f"--{kind} is required (or pass --from-hub to download it)")
+        sources[kind] = value
+    if args.k < 1 or args.history_size < 0 or args.max_actors < 0:
+        raise StageError("--k must be >= 1, --history-size and --max-actors >= 0")
+    try:
+        parse_weights(args.persona_weights)
+    except ValueError as err:
+        raise StageError(str(err)) from None
+    return PrepareConfig(
+        **sources,
+        out=args.out,
+        k=args.k,
+        seed=args.seed,
+        history_size=args.history_size,
+        max_actors=args.max_actors,
+        persona_weights=args.persona_weights,
+    )
+
+
+# -- parsing (cached for resumability) ---------------------------------------------------------
+
+
+def _read_reviews(path: Path) -> tuple[pl.DataFrame, str, list[Problem]]:
+    log = ProblemLog()
+    table, scan = amazon.read_reviews(path, log)
+    return pl.from_arrow(table), scan.sha256, log.records
+
+
+def _read_meta(path: Path) -> tuple[pl.DataFrame, str, list[Problem]]:
+    log = ProblemLog()
+    table, scan = amazon.read_meta(path, log)
+    return pl.from_arrow(table), scan.sha256, log.records
+
+
+def _read_tmdb(path: Path, max_actors: int) -> tuple[pl.DataFrame, str, list[Problem]]:
+    log = ProblemLog()
+    records, sha256 = tmdb.read_tmdb(path, log, max_actors=max_actors)
+    return pl.DataFrame(records, schema=TMDB_SCHEMA), sha256, log.records
+
+
+# -- interactions ------------------------------------------------------------------------------
+
+
+def select_interactions(
+    reviews: pl.DataFrame, item_ids: pl.Series, k: int, reviews_file: str
+) -> tuple[pl.DataFrame, list[StepCount], list[Problem]]:
+    """One interaction per (user, item), in the catalog, k-cored. Earliest review wins a duplicate."""
+    unique, repeated = duplicate_rows(reviews, ["user_id", "item_id"], ["timestamp", "line"])
+    problems = [
+        Problem(reviews_file, line, "duplicate_review", "user_id+parent_asin", f"{user} {item}")
+        for user, item, line in repeated.select("user_id", "item_id", "line").sort("line").iter_rows()
+    ]
+    steps = [
+        StepCount(
+            "reviews: one per (user, item)",
+            reviews.height,
+            unique.height,
+            {"duplicate_review": repeated.height} if repeated.height else {},
+        )
+    ]
+    in_catalog = unique.filter(pl.col("item_id").is_in(item_ids.implode()))
+    steps.append(
+        StepCount(
+            "reviews: item in catalog",
+            unique.height,
+            in_catalog.height,
+            {"item_not_in_catalog": unique.height - in_catalog.height},
+        )
+    )
+    core, rounds = kcore(in_catalog, k)
+    steps.append(
+        StepCount(
+            f"k-core (k={k}, {rounds} rounds)",
+            in_catalog.height,
+            core.height,
+            {"below_k": in_catalog.height - core.height},
+        )
+    )
+    return core, steps, problems
+
+
+def mark_roles(core: pl.DataFrame, history_size: int) -> pl.DataFrame:
+    """Label each interaction ``target`` (the user's latest), ``history`` (up to N before) or ``earlier``.
+
+    Ties in time are broken by line number so the order is total and stable.
+    """
+    ordered = core.sort(["user_id", "timestamp", "line"])
+    from_end = pl.len().over("user_id") - 1 - pl.int_range(pl.len()).over("user_id")
+    return ordered.with_columns(
+        pl.when(from_end == 0)
+        .then(pl.lit("target"))
+        .when(from_end <= history_size)
+        .then(pl.lit("history"))
+        .otherwise(pl.lit("earlier"))
+        .alias("role"),
+        (pl.col("rating") > 3).alias("liked"),
+    )
+
+
+# -- the stage ---------------------------------------------------------------------------------
+
+
+def _log(message: str) -> None:
+    print(f"prepare: {message}", file=sys.stderr, flush=True)
+
+
+def prepare(config: PrepareConfig) -> dict[str, Any]:
+    """Run the stage; return its manifest entry."""
+    out = config.out
+    paths = {kind: resolve_source(kind, getattr(config, kind)) for kind in ("reviews", "meta", "tmdb")}
+    weights = parse_weights(config.persona_weights)
+    cache_dir = out / ".cache" / "prepare"
+    for directory in (out, cache_dir):
+        remove_stale_temps(directory)
+    problems = ProblemLog()
+
+    parsed: dict[str, tuple[pl.DataFrame, str]] = {}
+    readers = {
+        "reviews": (lambda: _read_reviews(paths["reviews"]), {}),
+        "meta": (lambda: _read_meta(paths["meta"]), {}),
+        "tmdb": (lambda: _read_tmdb(paths["tmdb"], config.max_actors), {"max_actors": config.max_actors}),
+    }
+    for kind, (read, params) in readers.items():
+        frame, sha256, found, hit = cached_parse(cache_dir, kind, paths[kind], params, read)
+        _log(f"{kind}: {frame.height:,} records from {paths[kind].name}" + (" (cached)" if hit else ""))
+        problems.extend(found)
+        parsed[kind] = (frame, sha256)
+
+    reviews, meta, tmdb_frame = parsed["reviews"][0], parsed["meta"][0], parsed["tmdb"][0]
+    items, steps, found = build_catalog(meta, tmdb_frame, paths["meta"].name, paths["tmdb"].name)
+    problems.extend(found)
+    core, interaction_steps, found = select_interactions(reviews, items["item_id"], config.k, paths["reviews"].name)
+    problems.extend(found)
+    steps += interaction_steps
+
+    users = core["user_id"].unique().sort()
+    if users.len() == 0:
+        raise StageError(
+            f"no users left after the {config.k}-core ({reviews.height:,} usable reviews, "
+            f"{items.height:,} catalog items); lower --k or give more data",
+            exit_code=1,
+        )
+    items = items.filter(pl.col("item_id").is_in(core["item_id"].unique().implode()))
+    roles = mark_roles(core, config.history_size)
+    personas = assign_personas(users.to_list(), config.seed, weights)
+
+    # Review texts only reach prompts of personas that show reviews: fetch just those lines.
+    readers_of_reviews = {p.id for p in PERSONAS if "review" in p.target_facts + p.history_facts}
+    shown = roles.filter(pl.col("role") != "earlier")
+    wanted = shown.filter(pl.col("user_id").replace_strict(personas, default=None).is_in(list(readers_of_reviews)))
+    texts = amazon.read_review_texts(paths["reviews"], wanted["line"].to_list())
+    roles = roles.with_columns(
+        pl.col("line")
+        .replace_strict({ln: t[0] for ln, t in texts.items()}, default=None, return_dtype=pl.String)
+        .alias("review_title"),
+        pl.col("line")
+        .replace_strict({ln: t[1] for ln, t in texts.items()}, default=None, return_dtype=pl.String)
+        .alias("review_text"),
+    )
+
+    prompts = render_prompts(roles, items, personas)
+    write_outputs(out, items, roles, prompts, problems)
+    per_persona = Counter(p["persona"] for p in prompts)
+    entry = {
+        "inputs": {kind: file_fingerprint(paths[kind], parsed[kind][1]) for kind in paths},
+        "parameters": config.parameters(),
+        "steps": [s.as_dict() for s in steps],
+        "problems": problems.summary(),
+        "counts": {
+            "users": users.len(),
+            "items": items.height,
+            "interactions": core.height,
+            "prompts": len(prompts),
+            "prompts_per_persona": {p.id: per_persona.get(p.id, 0) for p in PERSONAS},
+        },
+        "outputs": {
+            name: sha256_file(out / name) for name in (ITEMS_FILE, INTERACTIONS_FILE, PROMPTS_FILE, PROBLEMS_FILE)
+        },
+        "versions": package_versions(),
+    }
+    record_stage(out, "prepare", entry)
+    return entry
+
+
+def render_prompts(roles: pl.DataFrame, items: pl.DataFrame, personas: dict[str, str]) -> list[dict[str, Any]]:
+    """One prompt per user, ordered by persona then user (each persona's system prompt is a shared prefix)."""
+    catalog = {row["item_id"]: row for row in items.iter_rows(named=True)}
+    shown = roles.filter(pl.col("role") != "earlier").select(
+        "user_id", "item_id", "rating", "role", "review_title", "review_text"
+    )
+    prompts = []
+    for user, rows in itertools.groupby(shown.iter_rows(named=True), key=lambda r: r["user_id"]):
+        rows = list(rows)
+        target = rows[-1]
+        history = [(catalog[r["item_id"]], r) for r in rows[:-1]]
+        prompts.append(build_prompt(user, PERSONA_BY_ID[personas[user]], catalog[target["item_id"]], target, history))
+    order = {p.id: i for i, p in enumerate(PERSONAS)}
+    prompts.sort(key=lambda p: (order[p["persona"]], p["user_id"]))
+    return prompts
+
+
+def write_outputs(
+    out: Path, items: pl.DataFrame, roles: pl.DataFrame, prompts: list[dict[str, Any]], problems: ProblemLog
+) -> None:
+    """Write the artefacts atomically: a killed run leaves the old file or the new one, never half."""
+    with atomic_path(out / ITEMS_FILE) as tmp:
+        items.write_parquet(tmp, statistics=False)
+    interactions = roles.select(
+        "user_id",
+        "item_id",
+        "rating",
+        "timestamp",
+        "liked",
+        "role",
+        "review_title",
+        "review_text",
+        pl.col("line").alias("source_line"),
+    )
+    with atomic_path(out / INTERACTIONS_FILE) as tmp:
+        interactions.write_parquet(tmp, statistics=False)
+    with atomic_path(out / PROMPTS_FILE) as tmp, open(tmp, "wb") as handle:
+        for prompt in prompts:
+            handle.write(orjson.dumps(prompt) + b"\n")
+    problems.write_jsonl(out / PROBLEMS_FILE)
+
+
+def summary_lines(entry: dict[str, Any]) -> list[str]:
+    """The human summary: counts, prompts per persona, drops with reasons."""
+    counts = entry["counts"]
+    k = entry["parameters"]["k"]
+    lines = [
+        f"prepare: {counts['users']:,} users, {counts['items']:,} items, {counts['interactions']:,} interactions "
+        f"(k={k}) → {counts['prompts']:,} prompts",
+        "  prompts per persona: " + ", ".join(f"{name} {n}" for name, n in counts["prompts_per_persona"].items()),
+    ]
+    for step in entry["steps"]:
+        dropped = ", ".join(f"{reason} {n:,}" for reason, n in step["dropped"].items() if n) or "none"
+        lines.append(f"  {step['step']}: {step['in']:,} → {step['out']:,} (dropped: {dropped})")
+    bad = entry["problems"]["counts"]
+    lines.append(
+        "  input problems: "
+        + (", ".join(f"{r} {n:,}" for r, n in bad.items()) or "none")
+        + (f" (details in {PROBLEMS_FILE})" if bad else "")
+    )
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    entry = prepare(config_from_args(args))
+    print("\n".join(summary_lines(entry)))
+    return 0

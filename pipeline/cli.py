@@ -1,0 +1,55 @@
+"""The ``distillrecdial`` console command: one subcommand per pipeline stage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from pipeline.errors import StageError
+
+
+def _stages() -> dict[str, tuple[ModuleType, str]]:
+    """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
+    from generation import prepare
+
+    return {
+        "prepare": (prepare, "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
+        "generate": (
+            generate,
+            "prompts → raw dialogues by a teacher or student (vllm, openai, transformers, template)",
+        ),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="distillrecdial",
+        description="DistillRecDial: conversational-recommendation dialogues made by knowledge distillation.",
+    )
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    for name, (module, help_text) in _stages().items():
+        stage_parser = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        stage_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        module.add_arguments(stage_parser)
+        stage_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args._run
+    try:
+        return run(args)
+    except StageError as err:
+        print(f"distillrecdial {args.stage}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"distillrecdial {args.stage}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The `distillrecdial` console command as a user meets it: help, and a full `prepare` with its summary."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from generation.personas import PERSONAS
+from tests.conftest import SAMPLE
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    command = shutil.which("distillrecdial")
+    base = [command] if command else [sys.executable, "-m", "pipeline.cli"]
+    return subprocess.run([*base, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_help_lists_stages_and_prepare_options():
+    top = cli("--help")
+    assert top.returncode == 0 and "prepare" in top.stdout
+    sub = cli("prepare", "--help")
+    assert sub.returncode == 0
+    for option in ("--reviews", "--meta", "--tmdb", "--out", "--k", "--seed", "--persona-weights", "--from-hub"):
+        assert option in sub.stdout
+
+
+def test_prepare_prints_a_summary_with_users_items_personas_and_drops(tmp_path):
+    result = cli(
+        "prepare",
+        "--reviews",
+        str(SAMPLE / "Movies_and_TV.jsonl"),
+        "--meta",
+        str(SAMPLE / "meta_Movies_and_TV.jsonl"),
+        "--tmdb",
+        str(SAMPLE / "tmdb_movies.json"),
+        "--out",
+        str(tmp_path / "run"),
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert " users, " in out and " items, " in out and "(k=12)" in out
+    assert all(p.id in out for p in PERSONAS)
+    assert "no_tmdb_match" in out and "below_k" in out
+    assert (tmp_path / "run" / "manifest.json").exists()
+
+
+def test_bad_option_values_are_rejected_without_traceback(tmp_path):
+    result = cli(
+        "prepare",
+        "--reviews",
+        "r",
+        "--meta",
+        "m",
+        "--tmdb",
+        "t",
+        "--out",
+        str(tmp_path),
+        "--persona-weights",
+        "nobody=1",
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bad persona weight" in result.stderr
