@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN ?= runs/demo
 SAMPLE := data/sample
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test bench clean
 
 setup: $(VENV)/.installed
 
@@ -21,15 +21,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 demo: setup
 	$(BIN)/distillrecdial prepare --reviews $(SAMPLE)/Movies_and_TV.jsonl --meta $(SAMPLE)/meta_Movies_and_TV.jsonl \
 		--tmdb $(SAMPLE)/tmdb_movies.json --out $(RUN) --k 12 --seed 42
+	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --seed 42
 
 ## test: lint, then the test suite (offline)
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python -m pytest -q
 
 bench: setup
 	$(BIN)/python benchmarks/bench_prepare.py --reviews 1000000
+	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_generate.py
 
 clean:
 	rm -rf runs .pytest_cache

@@ -125,10 +125,9 @@ def tiny_sources(tmp_path: Path):
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     """Stop vLLM engines while pytest's output streams are still open (their shutdown logs otherwise fail)."""
-    import sys
+    from generation.generate import release_engines
 
-    if "generation.backends.vllm_backend" in sys.modules:
-        sys.modules["generation.backends.vllm_backend"].shutdown_engines()
+    release_engines()
 
 
 @pytest.fixture(scope="session")

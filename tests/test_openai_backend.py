@@ -1,0 +1,209 @@
+"""The openai backend against a real OpenAI-compatible server (vLLM's, started here on localhost with the
+tiny model), and its retry/backoff on 429 and 5xx answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from generation.backends import ModelSpec, Sampling
+from generation.backends.openai_backend import OpenAIBackend, retry_delay
+from generation.generate import run_generation
+from generation.prepare import PROMPTS_FILE
+from generation.raw_store import MERGED_NAME, read_records
+from pipeline.cli import build_parser
+from tests.conftest import assert_raw_record
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tiny_model, tiny_adapter, tmp_path_factory):
+    """`vllm serve` of the tiny model with its LoRA adapter served as a second model name."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    command = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(tiny_model),
+        "--served-model-name",
+        "tiny",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--enforce-eager",
+        "--max-model-len",
+        "4096",
+        "--dtype",
+        "float32",
+        "--enable-lora",
+        "--max-lora-rank",
+        "8",
+        "--lora-modules",
+        f"tiny-lora={tiny_adapter}",
+    ]
+    with open(log, "wb") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "vllm server did not start"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(1)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def test_generate_through_a_real_openai_compatible_server(vllm_server, sample_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(sample_run / PROMPTS_FILE, run / PROMPTS_FILE)
+    outputs = {}
+    for role, model in (("teacher", "tiny"), ("student", "tiny-lora")):
+        argv = [
+            "generate",
+            "--run",
+            str(run),
+            "--role",
+            role,
+            "--backend",
+            "openai",
+            "--model",
+            model,
+            "--temperature",
+            "0",
+            "--max-new-tokens",
+            "16",
+            "--limit",
+            "5",
+            "--backend-arg",
+            f"base_url={vllm_server}",
+            "--backend-arg",
+            "concurrency=3",
+        ]
+        entry = run_generation(build_parser().parse_args(argv))
+        assert entry["written"] == 5 and not entry["failed"]
+        outputs[role] = list(read_records(run / "raw" / role / MERGED_NAME))
+        for record in outputs[role]:
+            assert_raw_record(record)
+            assert record["generator"]["backend"] == "openai" and record["generator"]["model"] == model
+    assert [r["response"] for r in outputs["teacher"]] != [r["response"] for r in outputs["student"]]
+    assert all("sk-test" not in p.read_text() for p in run.rglob("*") if p.is_file()), "the key leaked to disk"
+
+
+class ScriptedServer(BaseHTTPRequestHandler):
+    """Answers each prompt (keyed by its user message) with a scripted list of HTTP statuses."""
+
+    script: ClassVar[dict[str, list[int]]] = {}
+    calls: ClassVar[dict[str, int]] = {}
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        key = body["messages"][-1]["content"]
+        with self.lock:
+            n = self.calls.get(key, 0)
+            self.calls[key] = n + 1
+        status = self.script[key][min(n, len(self.script[key]) - 1)]
+        payload = (
+            {"error": {"message": "scripted", "type": "test"}}
+            if status != 200
+            else {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": f"[USR] reply to {key}"},
+                    }
+                ],
+            }
+        )
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if status == 429:
+            self.send_header("Retry-After", "0")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_429_and_5xx_are_retried_with_backoff_and_4xx_fails_only_that_prompt():
+    """A scripted HTTP server stands in for a rate-limited API: the fault injection is the point here."""
+    ScriptedServer.script = {"A": [429, 503, 500, 200], "B": [200], "C": [400]}
+    ScriptedServer.calls = {}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        options = {"base_url": f"http://127.0.0.1:{server.server_port}/v1", "backoff": 0.01, "max_retries": 5}
+        backend = OpenAIBackend(ModelSpec(model="m", options=options))
+        prompts = [{"user_id": key, "persona": "p", "prompt": [{"role": "user", "content": key}]} for key in "ABC"]
+        results = backend.generate(prompts, Sampling())
+    finally:
+        server.shutdown()
+    assert results[0] == "[USR] reply to A" and results[1] == "[USR] reply to B"
+    assert isinstance(results[2], Exception) and "400" in str(results[2])
+    assert ScriptedServer.calls == {"A": 4, "B": 1, "C": 1}
+    assert backend.retries == 3
+
+
+def test_retries_give_up_after_max_retries():
+    ScriptedServer.script = {"A": [503]}
+    ScriptedServer.calls = {}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        options = {"base_url": f"http://127.0.0.1:{server.server_port}/v1", "backoff": 0.0, "max_retries": 2}
+        results = OpenAIBackend(ModelSpec(model="m", options=options)).generate(
+            [{"user_id": "A", "persona": "p", "prompt": [{"role": "user", "content": "A"}]}], Sampling()
+        )
+    finally:
+        server.shutdown()
+    assert isinstance(results[0], Exception) and ScriptedServer.calls == {"A": 3}
+
+
+def test_retry_delay_doubles_is_capped_and_honours_retry_after():
+    import random
+
+    rng = random.Random(0)
+    delays = [retry_delay(n, 1.0, 10.0, None, rng) for n in range(6)]
+    assert all(0.5 * min(2**n, 10) <= d <= min(2**n, 10) for n, d in enumerate(delays))
+    assert retry_delay(3, 1.0, 10.0, "2", rng) == 2.0
+    assert retry_delay(3, 1.0, 10.0, "120", rng) == 10.0
+
+
+def test_unknown_backend_options_are_rejected():
+    with pytest.raises(ValueError, match="unknown openai backend options"):
+        OpenAIBackend(ModelSpec(model="m", options={"base_ur": "x"}))
