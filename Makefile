@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN ?= runs/demo
 SAMPLE := data/sample
+# vLLM on CPU: 1 GiB of KV cache, and only its warnings on the console.
+VLLM_ENV := VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING
 
 .PHONY: setup demo test bench clean
 
@@ -17,11 +19,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-## demo: the whole pipeline on the embedded sample, into $(RUN)/
+## demo: the pipeline on the embedded sample into $(RUN)/, with a tiny local model as teacher-student stand-in
 demo: setup
 	$(BIN)/distillrecdial prepare --reviews $(SAMPLE)/Movies_and_TV.jsonl --meta $(SAMPLE)/meta_Movies_and_TV.jsonl \
 		--tmdb $(SAMPLE)/tmdb_movies.json --out $(RUN) --k 12 --seed 42
 	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --seed 42
+	$(BIN)/distillrecdial distill --run $(RUN)
+	test -f $(RUN)/tiny-llama/config.json || $(BIN)/python -m generation.tiny_model --run $(RUN) --out $(RUN)/tiny-llama
+	$(BIN)/python train_student.py --model_name_or_path $(RUN)/tiny-llama --dataset_name $(RUN)/distill \
+		--use_peft --lora_r 8 --lora_alpha 16 --lora_target_modules all-linear --learning_rate 5e-3 --max_steps 20 \
+		--per_device_train_batch_size 4 --output_dir $(RUN)/student --report_to none --save_strategy no --use_cpu \
+		--disable_tqdm true
+	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN) --role student --model $(RUN)/tiny-llama \
+		--adapter $(RUN)/student --max-new-tokens 128 --backend-arg enforce_eager=true \
+		--backend-arg max_model_len=4096 --backend-arg dtype=float32
 
 ## test: lint, then the test suite (offline)
 test: setup

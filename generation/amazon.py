@@ -8,7 +8,9 @@ reviews cost ~70 bytes each in memory rather than a dict apiece.
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -179,6 +181,19 @@ def read_meta(path: Path, problems: ProblemLog) -> tuple[pa.Table, LineScan]:
     ), scan
 
 
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
+
+
+def clean_review_text(text: str | None) -> str | None:
+    """Review text as a reader sees it: ``<br />`` → newline, other HTML tags dropped, entities decoded."""
+    if text is None:
+        return None
+    text = _TAG.sub("", _BREAK.sub("\n", text))
+    text = "\n".join(" ".join(line.split()) for line in html.unescape(text).splitlines())
+    return re.sub(r"\n{3,}", "\n\n", text).strip() or None
+
+
 def read_review_texts(path: Path, wanted_lines: Iterable[int]) -> dict[int, tuple[str | None, str | None]]:
     """``{line: (review_title, review_text)}`` for just the lines asked for.
 
@@ -194,7 +209,8 @@ def read_review_texts(path: Path, wanted_lines: Iterable[int]) -> dict[int, tupl
         if line_no < wanted[position]:
             continue
         record = orjson.loads(raw)
-        texts[line_no] = (_nonempty_str(record.get("title")), _nonempty_str(record.get("text")))
+        title = clean_review_text(_nonempty_str(record.get("title")))
+        texts[line_no] = (title, clean_review_text(_nonempty_str(record.get("text"))))
         position += 1
         if position == wanted.size:
             break

@@ -12,7 +12,7 @@ from pipeline.errors import StageError
 
 def _stages() -> dict[str, tuple[ModuleType, str]]:
     """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
-    from generation import generate, merge, prepare
+    from generation import distill, generate, merge, prepare
 
     return {
         "prepare": (prepare, "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
@@ -21,6 +21,7 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
             "prompts → raw dialogues by a teacher or student (vllm, openai, transformers, template)",
         ),
         "merge": (merge, "join the shard files of a sharded generate run"),
+        "distill": (distill, "teacher dialogues → chat-format SFT set for the student (titles mapped back to tags)"),
     }
 
 

@@ -187,3 +187,20 @@ def assert_raw_record(record: dict) -> None:
     )
     assert all(isinstance(p, str) for p in record["problems"])
     assert record["valid"] == (not [p for p in record["problems"] if not p.startswith("fixed:")])
+
+
+@pytest.fixture(scope="session")
+def distilled_run(sample_run, tmp_path_factory) -> Path:
+    """The sample after `generate` (template teacher) and `distill`: what a student trains on."""
+    import shutil
+
+    from generation.prepare import ITEMS_FILE, PROMPTS_FILE
+    from pipeline.cli import main
+
+    run = tmp_path_factory.mktemp("distilled") / "run"
+    run.mkdir()
+    for name in (PROMPTS_FILE, ITEMS_FILE):
+        shutil.copy(sample_run / name, run / name)
+    assert main(["generate", "--run", str(run), "--role", "teacher"]) == 0
+    assert main(["distill", "--run", str(run)]) == 0
+    return run

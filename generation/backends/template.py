@@ -41,6 +41,11 @@ def _a(phrase: str) -> str:
     return f"{'an' if phrase[:1].lower() in 'aeiou' else 'a'} {phrase}"
 
 
+def _the(name: str) -> str:
+    """``name`` with a definite article unless it has one ("the Alien Collection", "The Avengers Collection")."""
+    return name if name.lower().startswith("the ") else f"the {name}"
+
+
 def _lower(values: Sequence[str]) -> list[str]:
     return [v.lower() for v in values]
 
@@ -187,7 +192,7 @@ def _cold_start_task(w: _Writer) -> None:
     if actors:
         goals.append(lambda: f"I want a movie with {actors[0]} in it{f', ideally {genres[0]}' if genres else ''}.")
     if collection:
-        goals.append(lambda: f"I'm working my way through the {collection} and need the next one to watch.")
+        goals.append(lambda: f"I'm working my way through {_the(collection)} and need the next one to watch.")
     if keywords:
         goals.append(
             lambda: f"I need {_a(genres[0] + ' movie') if genres else 'a movie'} about {keywords[0]}. Can you find one?"
@@ -216,8 +221,8 @@ def _cold_start_task(w: _Writer) -> None:
         w.user(w.pick(["What does it look like? I care about the visuals.", "Is it a good-looking film?"]))
         w.ai(f"Visually, {t['visual_caption'][0].lower()}{t['visual_caption'][1:]}")
     elif collection:
-        w.user(f"Is it part of the {collection}?")
-        w.ai(f"Yes, {w.tag} belongs to the {collection}.")
+        w.user(f"Is it part of {_the(collection)}?")
+        w.ai(f"Yes, {w.tag} belongs to {_the(collection)}.")
     w.closing()
 
 
@@ -336,8 +341,8 @@ def _fully_expressive(w: _Writer) -> None:
         + (f" {plot}." if plot else "")
     )
     if t.get("collection"):
-        w.user(f"Is that part of the {t['collection']}?")
-        w.ai(f"It is, so if it clicks you have more of the {t['collection']} to explore after {w.tag}.")
+        w.user(f"Is that part of {_the(t['collection'])}?")
+        w.ai(f"It is, so if it clicks you have more of {_the(t['collection'])} to explore after {w.tag}.")
     elif t.get("visual_caption"):
         w.user("How does it look? Style matters to me.")
         w.ai(f"Visually, {t['visual_caption'][0].lower()}{t['visual_caption'][1:]}")

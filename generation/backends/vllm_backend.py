@@ -49,11 +49,16 @@ class VLLMBackend:
     def __init__(self, spec: ModelSpec) -> None:
         from vllm import LLM
         from vllm.lora.request import LoRARequest
+        from vllm.platforms import current_platform
 
         if not spec.model:
             raise ValueError("--backend vllm needs --model")
         self.spec = spec
         options: dict[str, Any] = {"enable_prefix_caching": True, **spec.options}
+        if current_platform.is_cpu():
+            # vLLM-CPU cannot rewind a seeded request's random generator after a partial (chunked) prefill and
+            # stops with "CPU Generator does not use offset"; whole-prompt prefill avoids that path.
+            options.setdefault("enable_chunked_prefill", False)
         if spec.adapter:
             options.setdefault("enable_lora", True)
             options.setdefault("max_lora_rank", max(8, adapter_rank(spec.adapter)))

@@ -1,0 +1,215 @@
+"""`distillrecdial distill`: teacher dialogues → the chat-format SFT set the student learns from.
+
+Each kept example is the teacher's job as a conversation: the persona's system
+prompt, the prompt's item facts as the user message, and the whole dialogue in
+``[USR]``/``[AI]`` form with ``<id_…>`` tags as the assistant message. Titles
+the teacher wrote instead of tags are mapped back to tags (only against that
+prompt's own items); dialogues that are still invalid are dropped and counted
+by reason. Optional per-persona caps balance the set; a user-disjoint slice is
+held out for evaluation. Output: ``RUN/distill/{train,validation}.jsonl``,
+loadable with ``load_dataset("RUN/distill")`` and by ``train_student.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+from tqdm.auto import tqdm
+
+from generation.dialogue_parser import ParsedDialogue, Turn, check_dialogue, item_ids, parse_dialogue
+from generation.generate import ROLES
+from generation.personas import PERSONAS
+from generation.prepare import ITEMS_FILE
+from generation.raw_store import MERGED_NAME, read_records
+from generation.title_tags import Candidate, recover_tags
+from pipeline.atomic import atomic_path, write_text
+from pipeline.errors import StageError
+from pipeline.manifest import record_stage
+
+DISTILL_DIR = "distill"
+MARKERS = {"user": "[USR]", "assistant": "[AI]"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", required=True, type=Path, help="run folder with raw/<role>/dialogues.jsonl")
+    parser.add_argument("--role", choices=ROLES, default="teacher", help="whose dialogues to learn from")
+    parser.add_argument("--eval-fraction", type=float, default=0.05, help="users held out for evaluation")
+    parser.add_argument("--max-per-persona", type=int, help="keep at most N examples per persona")
+    parser.add_argument("--balance", action="store_true", help="cap every persona at the smallest persona's count")
+    parser.add_argument("--min-turns", type=int, default=4)
+    parser.add_argument("--max-turns", type=int, default=14)
+    parser.add_argument("--seed", type=int, default=42, help="seed for capping and the held-out slice")
+
+
+def _rank(seed: int, key: str) -> bytes:
+    return hashlib.sha256(f"{seed}\x1f{key}".encode()).digest()
+
+
+def render_dialogue(turns: list[Turn]) -> str:
+    """The canonical ``[USR]``/``[AI]`` text the student is trained to write."""
+    return "\n".join(f"{MARKERS[t.role]} {t.content}" for t in turns)
+
+
+def distill_record(
+    record: dict[str, Any], catalog: dict[str, Candidate], min_turns: int, max_turns: int
+) -> tuple[dict[str, Any] | None, list[str], int]:
+    """One raw record → (SFT example or ``None``, the errors that dropped it, titles mapped to tags)."""
+    parsed = parse_dialogue(record["response"])
+    candidates = [
+        catalog[i] for i in (record["target_item"], *(h["item_id"] for h in record["history"])) if i in catalog
+    ]
+    turns, recovered = [], 0
+    for turn in parsed.turns:
+        content, ids = recover_tags(turn.content, candidates)
+        turns.append(Turn(turn.role, content))
+        recovered += len(ids)
+    shown = set(item_ids(record["prompt"][-1]["content"]))
+    checked = check_dialogue(
+        ParsedDialogue(turns, parsed.problems), record["target_item"], shown, min_turns=min_turns, max_turns=max_turns
+    )
+    if not checked.valid:
+        return None, checked.errors, recovered
+    system, user = record["prompt"][0], record["prompt"][-1]
+    example = {
+        "messages": [
+            {"role": "system", "content": system["content"]},
+            {"role": "user", "content": user["content"]},
+            {"role": "assistant", "content": render_dialogue(checked.turns)},
+        ],
+        "dialogue_id": record["dialogue_id"],
+        "user_id": record["user_id"],
+        "persona": record["persona"],
+        "target_item": record["target_item"],
+        "titles_recovered": recovered,
+    }
+    return example, [], recovered
+
+
+def cap_personas(
+    examples: list[dict[str, Any]], seed: int, max_per_persona: int | None, balance: bool
+) -> tuple[list[dict[str, Any]], int]:
+    """Keep at most the cap per persona, chosen by a seeded hash of the dialogue id; return kept and dropped."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for example in examples:
+        groups[example["persona"]].append(example)
+    cap = max_per_persona
+    if balance and groups:
+        smallest = min(len(g) for g in groups.values())
+        cap = smallest if cap is None else min(cap, smallest)
+    if cap is None:
+        return examples, 0
+    keep = {
+        e["dialogue_id"]
+        for group in groups.values()
+        for e in sorted(group, key=lambda e: _rank(seed, e["dialogue_id"]))[:cap]
+    }
+    kept = [e for e in examples if e["dialogue_id"] in keep]
+    return kept, len(examples) - len(kept)
+
+
+def held_out(user_id: str, seed: int, fraction: float) -> bool:
+    """Whether a user's dialogues go to the evaluation slice (user-disjoint, stable under reruns)."""
+    return int.from_bytes(_rank(seed, user_id)[:8], "big") / 2**64 < fraction
+
+
+def load_catalog(run: Path) -> dict[str, Candidate]:
+    path = run / ITEMS_FILE
+    if not path.exists():
+        raise StageError(f"{path} not found; run `distillrecdial prepare --out {run}` first")
+    items = pl.read_parquet(path, columns=["item_id", "title", "year"])
+    return {i: Candidate(i, t, y) for i, t, y in items.iter_rows()}
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        for row in rows:
+            handle.write(orjson.dumps(row) + b"\n")
+
+
+def _card(entry: dict[str, Any]) -> str:
+    rows = "\n".join(f"| {p} | {entry['per_persona'].get(p, 0)} |" for p in (x.id for x in PERSONAS))
+    drops = ", ".join(f"{k} {v}" for k, v in entry["dropped"].items()) or "none"
+    return (
+        "---\nlicense: cc-by-nc-4.0\ntags:\n- distillrecdial\n- conversational-recommendation\n---\n"
+        "# DistillRecDial SFT set (distilled from the teacher)\n\n"
+        f"Written by `distillrecdial distill` from `raw/{entry['role']}/{MERGED_NAME}`. Each row's `messages` is "
+        "the persona's system prompt, the item facts (user) and the teacher's whole dialogue with `<id_…>` tags "
+        '(assistant). Load it with `datasets.load_dataset("<this folder>")`.\n\n'
+        f"- train: {entry['train']} examples, validation: {entry['validation']} (users held out)\n"
+        f"- read: {entry['read']}, dropped: {drops}\n"
+        f"- titles mapped back to tags: {entry['titles_recovered']}\n\n"
+        f"| persona | examples |\n|---|---|\n{rows}\n"
+    )
+
+
+def distill(args: argparse.Namespace) -> dict[str, Any]:
+    source = args.run / "raw" / args.role / MERGED_NAME
+    if not source.exists():
+        raise StageError(f"{source} not found; run `distillrecdial generate --run {args.run} --role {args.role}` first")
+    if not 0 <= args.eval_fraction < 1:
+        raise StageError("--eval-fraction must be in [0, 1)")
+    catalog = load_catalog(args.run)
+    dropped: Counter[str] = Counter()
+    examples: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    read = recovered_total = 0
+    for record in tqdm(read_records(source), desc="distill", unit="dlg"):
+        read += 1
+        if record["dialogue_id"] in seen:
+            dropped["duplicate"] += 1
+            continue
+        seen.add(record["dialogue_id"])
+        example, errors, recovered = distill_record(record, catalog, args.min_turns, args.max_turns)
+        recovered_total += recovered
+        if example is None:
+            dropped[errors[0].split(":")[0]] += 1
+        else:
+            examples.append(example)
+    examples, capped = cap_personas(examples, args.seed, args.max_per_persona, args.balance)
+    if capped:
+        dropped["persona_cap"] += capped
+    train = [e for e in examples if not held_out(e["user_id"], args.seed, args.eval_fraction)]
+    validation = [e for e in examples if held_out(e["user_id"], args.seed, args.eval_fraction)]
+    if not train:
+        raise StageError(f"no valid dialogues to distill from {source} (dropped: {dict(dropped)})", exit_code=1)
+
+    out = args.run / DISTILL_DIR
+    _write_jsonl(out / "train.jsonl", train)
+    _write_jsonl(out / "validation.jsonl", validation)
+    entry = {
+        "role": args.role,
+        "read": read,
+        "train": len(train),
+        "validation": len(validation),
+        "dropped": dict(sorted(dropped.items())),
+        "titles_recovered": recovered_total,
+        "per_persona": dict(sorted(Counter(e["persona"] for e in examples).items())),
+        "parameters": {
+            "eval_fraction": args.eval_fraction,
+            "max_per_persona": args.max_per_persona,
+            "balance": args.balance,
+            "min_turns": args.min_turns,
+            "max_turns": args.max_turns,
+            "seed": args.seed,
+        },
+    }
+    write_text(out / "README.md", _card(entry))
+    record_stage(args.run, "distill", entry)
+    return entry
+
+
+def run(args: argparse.Namespace) -> int:
+    entry = distill(args)
+    drops = ", ".join(f"{k} {v:,}" for k, v in entry["dropped"].items()) or "none"
+    print(
+        f"distill: {entry['read']:,} {entry['role']} dialogues → {entry['train']:,} train + "
+        f"{entry['validation']:,} validation examples in {args.run / DISTILL_DIR}; dropped: {drops}; "
+        f"{entry['titles_recovered']:,} titles mapped back to tags"
+    )
+    return 0

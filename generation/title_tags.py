@@ -1,0 +1,170 @@
+"""Mapping movie titles that a model wrote instead of ``<id_…>`` tags back to those tags.
+
+Only the prompt's own candidate items (its target and history) are searched,
+so matching is a handful of titles against one dialogue, not a catalog-wide
+search. Titles are compared on normalised word tokens (case, accents and
+punctuation ignored), with an optional leading article and a trailing year in
+brackets; near misses ("The Godfather Part 2") are caught with RapidFuzz on
+candidate windows that share words with the title. Longer titles win over
+shorter ones that they contain ("The Godfather Part II" over "The Godfather").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+_TAG = re.compile(r"<id_[A-Za-z0-9]+>")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_YEAR_AFTER = re.compile(r"\s*[(\[](?:19|20)\d\d(?:\s+film)?[)\]]")
+_ARTICLES = {"the", "a", "an"}
+#: "The Avengers Collection" names a franchise, not the movie "The Avengers".
+_GROUP_AFTER = re.compile(r"\s+(?:collection|series|franchise|saga|trilogy|films|movies)\b", re.IGNORECASE)
+_WRAPPERS = {'"': '"', "“": "”", "*": "*", "_": "_", "'": "'", "‘": "’"}
+FUZZY_THRESHOLD = 90.0
+FUZZY_MIN_CHARS = 8
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An item the dialogue may name: its id, title and release year."""
+
+    item_id: str
+    title: str
+    year: int | None = None
+
+
+#: Sequel numbers are written every way ("Part II", "Part 2", "Part Two"); compare them as digits.
+_NUMBERS = {
+    **{r: str(n) for n, r in enumerate(["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"], start=2)},
+    **{w: str(n) for n, w in enumerate(["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], 2)},
+}
+
+
+def _norm(word: str) -> str:
+    folded = unicodedata.normalize("NFKD", word.lower())
+    plain = "".join(c for c in folded if c.isalnum())
+    return _NUMBERS.get(plain, plain)
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    """Normalised words with their character spans, skipping the inside of existing tags."""
+    masked = _TAG.sub(lambda m: " " * len(m.group()), text)
+    return [(_norm(m.group()), m.start(), m.end()) for m in _WORD.finditer(masked) if _norm(m.group())]
+
+
+def _variants(title: str) -> list[list[str]]:
+    words = [_norm(w) for w in _WORD.findall(title)]
+    words = [w for w in words if w]
+    variants = [words]
+    if len(words) > 2 and words[0] in _ARTICLES:
+        variants.append(words[1:])
+    return variants
+
+
+def _cued(text: str, start: int, end: int) -> bool:
+    """A short title counts only when marked as one: quoted, emphasised, followed by a year, or capitalised
+    mid-sentence (so the word "heat" or a sentence starting "Heat is…" is not taken for the movie *Heat*)."""
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    if before in _WRAPPERS and after == _WRAPPERS[before]:
+        return True
+    if _YEAR_AFTER.match(text, end):
+        return True
+    if not text[start].isupper():
+        return False
+    previous = text[:start].rstrip()
+    return bool(previous) and previous[-1] not in '.!?:\n"“*'
+
+
+def _expand(text: str, start: int, end: int) -> tuple[int, int]:
+    """Grow a matched span over a trailing ``(1972)`` and over wrapping quotes or emphasis, in any nesting."""
+    while True:
+        year = _YEAR_AFTER.match(text, end)
+        if year:
+            end = year.end()
+        elif start > 0 and end < len(text) and text[start - 1] in _WRAPPERS and text[end] == _WRAPPERS[text[start - 1]]:
+            start, end = start - 1, end + 1
+        else:
+            return start, end
+
+
+def _similar_edges(window: list[str], variant: list[str]) -> bool:
+    """The window starts like the title and ends like it ("Spiderman … Spiderverse" for "Spider-Man … Verse"),
+    so a neighbouring word is not swallowed into the tag."""
+    return window[0][:3] == variant[0][:3] and window[-1][-3:] == variant[-1][-3:]
+
+
+def _same_sequel(window: list[str], variant: list[str]) -> bool:
+    """A sequel number is never a typo: "Toy Story" or "Toy Story 2" is not a near miss of "Toy Story 3"."""
+    numbers = {w for w in variant if w.isdigit()}
+    if {w for w in window if w.isdigit()} - numbers:
+        return False
+    return not variant[-1].isdigit() or variant[-1] in window
+
+
+def _best_window(words: list[str], taken: list[bool], variant: list[str]) -> tuple[int, int] | None:
+    """The free window of about the title's length most similar to it, if similar enough (a near miss).
+
+    Words are compared without spaces, so "Spiderman" matches "Spider-Man" and "Spiderverse" "Spider-Verse".
+    """
+    target = "".join(variant)
+    best: tuple[float, int, int] | None = None
+    for size in range(max(1, len(variant) - 2), len(variant) + 2):
+        for i in range(len(words) - size + 1):
+            window = words[i : i + size]
+            if any(taken[i : i + size]) or not _similar_edges(window, variant) or not _same_sequel(window, variant):
+                continue
+            score = fuzz.ratio("".join(window), target)
+            if score >= FUZZY_THRESHOLD and (best is None or score > best[0]):
+                best = (score, i, i + size - 1)
+    return None if best is None else (best[1], best[2])
+
+
+def find_titles(text: str, candidates: list[Candidate]) -> list[tuple[int, int, str]]:
+    """Non-overlapping ``(start, end, item_id)`` spans where a candidate's title is written."""
+    tokens = _tokens(text)
+    words = [t[0] for t in tokens]
+    taken = [False] * len(tokens)
+    found: list[tuple[int, int, str]] = []
+
+    def claim(first: int, last: int, item_id: str) -> bool:
+        if _GROUP_AFTER.match(text, tokens[last][2]):
+            return False
+        for k in range(first, last + 1):
+            taken[k] = True
+        found.append((*_expand(text, tokens[first][1], tokens[last][2]), item_id))
+        return True
+
+    by_length = sorted(
+        ((_variants(c.title), c) for c in candidates if _variants(c.title)[0]),
+        key=lambda vc: (-len(vc[0][0]), vc[1].item_id),
+    )
+    for variants, candidate in by_length:  # longest titles first, so they win over titles they contain
+        hit = False
+        for variant in variants:  # exact matches: the full title, then without its leading article
+            n = len(variant)
+            for i in range(len(words) - n + 1):
+                if words[i : i + n] != variant or any(taken[i : i + n]):
+                    continue
+                start, end = tokens[i][1], tokens[i + n - 1][2]
+                if (n == 1 or len("".join(variant)) < 4) and not _cued(text, start, end):
+                    continue
+                hit = claim(i, i + n - 1, candidate.item_id) or hit
+        full = variants[0]
+        if not hit and len(full) >= 2 and len(" ".join(full)) >= FUZZY_MIN_CHARS:
+            window = _best_window(words, taken, full)
+            if window is not None:
+                claim(*window, candidate.item_id)
+    return sorted(found)
+
+
+def recover_tags(text: str, candidates: list[Candidate]) -> tuple[str, list[str]]:
+    """``text`` with each written title replaced by its ``<id_…>`` tag, and the ids recovered (in order)."""
+    spans = find_titles(text, candidates)
+    for start, end, item_id in reversed(spans):
+        text = f"{text[:start]}<id_{item_id}>{text[end:]}"
+    return text, [item_id for *_, item_id in spans]

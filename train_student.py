@@ -1,0 +1,151 @@
+"""Fine-tune the DistillRecDial student: LoRA SFT with TRL + PEFT on teacher dialogues.
+
+The arguments are TRL's own (`ScriptArguments`, `SFTConfig`, `ModelConfig`), so every
+TRL / transformers / PEFT flag works, and the script runs unchanged under `accelerate launch`.
+The dataset is anything with a `messages` column: the `distill` stage's folder, a local
+parquet / jsonl file or folder, or a Hub dataset such as the published `sft` config.
+
+One GPU (reference: Llama-3.1-8B-Instruct student on one 80 GB GPU):
+
+    python train_student.py \
+        --model_name_or_path meta-llama/Llama-3.1-8B-Instruct \
+        --dataset_name runs/full/distill \
+        --use_peft --lora_r 64 --lora_alpha 128 --lora_target_modules all-linear \
+        --learning_rate 1e-4 --num_train_epochs 2 --lr_scheduler_type cosine --warmup_ratio 0.03 \
+        --per_device_train_batch_size 4 --gradient_accumulation_steps 8 --max_length 4096 \
+        --gradient_checkpointing --bf16 --eval_strategy epoch \
+        --output_dir runs/full/student
+
+Several GPUs (see configs/README.md for FSDP and DeepSpeed):
+
+    accelerate launch --config_file configs/fsdp.yaml train_student.py [same flags]
+
+Fine-tune another model on the published dataset:
+
+    python train_student.py --dataset_name planeB/DistillRecDial --dataset_config sft \
+        --model_name_or_path Qwen/Qwen3-4B --use_peft --output_dir qwen3-distillrecdial
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
+
+
+@dataclass
+class StudentArguments(ScriptArguments):
+    """TRL's script arguments plus what a DistillRecDial student run adds."""
+
+    merge_adapter: bool = field(
+        default=False,
+        metadata={"help": "Also save the base model with the LoRA adapter merged in, under `output_dir/merged`."},
+    )
+
+
+def load_sft_dataset(name: str, config: str | None, streaming: bool = False) -> Any:
+    """A `DatasetDict` from a local folder or file (json/jsonl/parquet) or a Hub dataset, keeping `messages` only."""
+    from datasets import DatasetDict, load_dataset
+
+    path = Path(name)
+    if path.is_file():
+        builder = "parquet" if path.suffix == ".parquet" else "json"
+        dataset = load_dataset(builder, data_files={"train": str(path)}, streaming=streaming)
+    else:
+        dataset = load_dataset(name, name=config, streaming=streaming)
+    if not isinstance(dataset, DatasetDict) and not hasattr(dataset, "keys"):
+        raise ValueError(f"{name}: expected a dataset with splits")
+    for split, part in dataset.items():
+        columns = part.column_names or []
+        if "messages" not in columns:
+            raise ValueError(f"{name} [{split}]: no `messages` column (found: {', '.join(columns)})")
+        dataset[split] = part.select_columns(["messages"])
+    return dataset
+
+
+def model_card_section(script_args: StudentArguments, training_args: SFTConfig, model_args: ModelConfig) -> str:
+    """What a reader of the adapter needs: the data, the base model and the hyperparameters that matter."""
+    rows = {
+        "base model": model_args.model_name_or_path,
+        "dataset": f"{script_args.dataset_name}"
+        + (f" ({script_args.dataset_config})" if script_args.dataset_config else ""),
+        "LoRA": (
+            f"r={model_args.lora_r}, alpha={model_args.lora_alpha}, dropout={model_args.lora_dropout}, "
+            f"targets={model_args.lora_target_modules or 'model default'}"
+            if model_args.use_peft
+            else "no (full fine-tuning)"
+        ),
+        "learning rate": f"{training_args.learning_rate} ({getattr(training_args.lr_scheduler_type, 'value', '')})",
+        "epochs / max steps": f"{training_args.num_train_epochs} / {training_args.max_steps}",
+        "batch": (
+            f"{training_args.per_device_train_batch_size} per device × "
+            f"{training_args.gradient_accumulation_steps} accumulation"
+        ),
+        "max length": training_args.max_length,
+        "loss on": "assistant turns only" if training_args.assistant_only_loss else "the whole sequence",
+        "seed": training_args.seed,
+    }
+    table = "\n".join(f"| {key} | {value} |" for key, value in rows.items())
+    return (
+        "\n## DistillRecDial student\n\n"
+        "A LoRA student trained to write DistillRecDial conversational-recommendation dialogues: given a persona's "
+        "system prompt and a user's item facts, it writes a whole `[USR]`/`[AI]` dialogue with `<id_ASIN>` item "
+        "tags, as the teacher did.\n\n"
+        f"| setting | value |\n|---|---|\n{table}\n"
+    )
+
+
+def main(script_args: StudentArguments, training_args: SFTConfig, model_args: ModelConfig) -> Any:
+    """Train, save the adapter (and optionally the merged model) with a model card; return the trainer."""
+    from trl import SFTTrainer, get_peft_config, get_quantization_config
+
+    training_args.model_init_kwargs = {
+        "revision": model_args.model_revision,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
+
+    dataset = load_sft_dataset(script_args.dataset_name, script_args.dataset_config, script_args.dataset_streaming)
+    eval_split = script_args.dataset_test_split if script_args.dataset_test_split in dataset else "validation"
+    trainer = SFTTrainer(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=dataset[script_args.dataset_train_split],
+        eval_dataset=dataset[eval_split] if training_args.eval_strategy != "no" and eval_split in dataset else None,
+        peft_config=get_peft_config(model_args),
+        quantization_config=get_quantization_config(model_args),  # QLoRA with --load_in_4bit
+    )
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+
+    if trainer.accelerator.is_main_process:
+        trainer.create_model_card(dataset_name=script_args.dataset_name, tags=["distillrecdial", "crs", "lora"])
+        card = Path(training_args.output_dir) / "README.md"
+        card.write_text(card.read_text() + model_card_section(script_args, training_args, model_args))
+        if script_args.merge_adapter and model_args.use_peft:
+            merged_dir = Path(training_args.output_dir) / "merged"
+            trainer.model.merge_and_unload().save_pretrained(merged_dir)
+            trainer.processing_class.save_pretrained(merged_dir)
+        trainer.accelerator.print(f"saved the student to {training_args.output_dir}")
+
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    return trainer
+
+
+def make_parser() -> TrlParser:
+    parser = TrlParser((StudentArguments, SFTConfig, ModelConfig))
+    # The student learns to write the dialogue, not to repeat the prompt's facts.
+    parser.set_defaults(assistant_only_loss=True)
+    return parser
+
+
+if __name__ == "__main__":
+    script_args, training_args, model_args = make_parser().parse_args_and_config()
+    if script_args.dataset_name is None:
+        sys.exit("train_student.py: error: --dataset_name is required (e.g. RUN/distill)")
+    main(script_args, training_args, model_args)
