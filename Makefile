@@ -16,6 +16,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	$(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+	# CRSLab's own pins (numpy 1.19, transformers 4.4) are stale: install it alone, for the export test.
+	$(BIN)/python -m pip install -q --no-deps crslab==0.1.2
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -33,6 +35,9 @@ demo: setup
 	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN) --role student --model $(RUN)/tiny-llama \
 		--adapter $(RUN)/student --max-new-tokens 128 --backend-arg enforce_eager=true \
 		--backend-arg max_model_len=4096 --backend-arg dtype=float32
+	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student
+	$(BIN)/distillrecdial export-crslab --run $(RUN) --out $(RUN)/crslab
+	$(BIN)/distillrecdial push $(RUN)/hub --repo-id planeB/DistillRecDial --dry-run
 
 ## test: lint, then the test suite (offline)
 test: setup

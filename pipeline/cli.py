@@ -12,6 +12,7 @@ from pipeline.errors import StageError
 
 def _stages() -> dict[str, tuple[ModuleType, str]]:
     """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
+    from builder import build, export_crslab, push
     from generation import distill, generate, merge, prepare
 
     return {
@@ -22,6 +23,9 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
         ),
         "merge": (merge, "join the shard files of a sharded generate run"),
         "distill": (distill, "teacher dialogues → chat-format SFT set for the student (titles mapped back to tags)"),
+        "build": (build, "raw dialogues → validated, split configs (raw, sft, crslab, items, kg) → Hub-ready folder"),
+        "push": (push, "upload a built Hub folder to a dataset repo in one commit (token from env or HF login)"),
+        "export-crslab": (export_crslab, "the built crslab, items and kg configs → CRSLab's dataset files"),
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from generation.backends import ModelSpec, Sampling
 from generation.prompts import item_tag
+from generation.title_tags import Candidate, recover_tags
 
 Facts = dict[str, Any]
 
@@ -89,6 +90,14 @@ class _Writer:
     def history_genres(self) -> list[str]:
         counts = Counter(g for h in self.liked() or self.history for g in self.genres(h))
         return [g for g, _ in counts.most_common()]
+
+    def quote_review(self, item: Facts) -> str:
+        """The first sentence of the user's review of ``item``, with any movie title it names as a tag."""
+        review = item.get("review") or {}
+        note = _first_sentence(review.get("text") or review.get("title"), 120)
+        shown = [self.target, *self.history]
+        candidates = [Candidate(f["item_id"], f["title"], f.get("year")) for f in shown if f.get("title")]
+        return recover_tags(note, candidates)[0] if note else ""
 
     def closing(self) -> None:
         self.user(
@@ -307,8 +316,7 @@ def _fully_expressive(w: _Writer) -> None:
     favourite = liked[-1] if liked else (w.history[-1] if w.history else None)
     opening = []
     if favourite:
-        review = favourite.get("review") or {}
-        note = _first_sentence(review.get("text") or review.get("title"), 120)
+        note = w.quote_review(favourite)
         opening.append(
             f"I recently watched {item_tag(favourite['item_id'])}"
             + (f" and wrote that {note[0].lower()}{note[1:]}." if note else " and loved it.")
@@ -321,8 +329,7 @@ def _fully_expressive(w: _Writer) -> None:
     if disliked:
         h = disliked[-1]
         w.ai(f"That's a clear picture. You rated {item_tag(h['item_id'])} lower though. What put you off?")
-        review = h.get("review") or {}
-        note = _first_sentence(review.get("text") or review.get("title"), 120)
+        note = w.quote_review(h)
         w.user(f"As I put it then: {note}." if note else "It just didn't hold my attention.")
     else:
         w.ai("Great detail, thanks. Do you prefer something recent, or are older films fine?")

@@ -1,0 +1,85 @@
+"""The explicit `datasets.Features` of every config: the schema users load."""
+
+from __future__ import annotations
+
+from datasets import Features, List, Value
+
+MESSAGE = {"role": Value("string"), "content": Value("string")}
+
+RAW = Features(
+    {
+        "dialogue_id": Value("string"),
+        "user_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+        "history": List({"item_id": Value("string"), "rating": Value("float32")}),
+        "prompt": List(MESSAGE),
+        "response": Value("string"),
+        "generator": {
+            "model": Value("string"),
+            "revision": Value("string"),
+            "adapter": Value("string"),
+            "backend": Value("string"),
+            "role": Value("string"),
+            "temperature": Value("float32"),
+            "top_p": Value("float32"),
+            "max_new_tokens": Value("int32"),
+            "seed": Value("int64"),
+        },
+        "turns": List(MESSAGE),
+        "valid": Value("bool"),
+        "problems": List(Value("string")),
+    }
+)
+
+SFT = Features(
+    {
+        "messages": List(MESSAGE),
+        "dialogue_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+    }
+)
+
+CRSLAB = Features(
+    {
+        "conv_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+        "dialog": List(
+            {
+                "utt_id": Value("int32"),
+                "role": Value("string"),
+                "text": Value("string"),
+                "movies": List(Value("string")),
+                "entity": List(Value("string")),
+                "word": List(Value("string")),
+            }
+        ),
+    }
+)
+
+ITEMS = Features(
+    {
+        "item_id": Value("string"),
+        "title": Value("string"),
+        "year": Value("int32"),
+        "genres": List(Value("string")),
+        "keywords": List(Value("string")),
+        "actors": List(Value("string")),
+        "directors": List(Value("string")),
+        "overview": Value("string"),
+        "collection": Value("string"),
+        "visual_caption": Value("string"),
+        "origin_country": List(Value("string")),
+        "tmdb_id": Value("int64"),
+        "amazon_title": Value("string"),
+        "store": Value("string"),
+        "average_rating": Value("float32"),
+        "rating_number": Value("int64"),
+    }
+)
+
+KG = Features({"head": Value("string"), "relation": Value("string"), "tail": Value("string")})
+
+FEATURES: dict[str, Features] = {"raw": RAW, "sft": SFT, "crslab": CRSLAB, "items": ITEMS, "kg": KG}

@@ -1,0 +1,132 @@
+"""Pure transformations from a validated dialogue to the rows of each config.
+
+Item tags become readable titles (``Title (Year)``) in `sft` and `crslab`; in
+`sft` the recommender's recommendations are marked ``<rec>Title (Year)</rec>``
+so a fine-tuned model's suggestions can be read back. A recommendation is the
+recommender's first mention of an item nobody named before in the dialogue.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+from generation.personas import PERSONA_BY_ID
+
+TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
+REC_OPEN, REC_CLOSE = "<rec>", "</rec>"
+CRSLAB_ROLES = {"user": "Seeker", "assistant": "Recommender"}
+
+SFT_SYSTEM = (
+    "You are a movie recommender talking with a user. Ask about their tastes, explain your suggestions with "
+    f"facts about the movies, and recommend movies. Write each movie you recommend as "
+    f"{REC_OPEN}Title (Year){REC_CLOSE}."
+)
+
+
+class Linker(Protocol):
+    """What crslab rows need from entity linking."""
+
+    def link(self, text: str) -> list[str]: ...
+
+    def words(self, text: str) -> list[str]: ...
+
+
+def display_title(item: dict[str, Any] | None, item_id: str) -> str:
+    if item is None:
+        return item_id
+    return f"{item['title']} ({item['year']})" if item.get("year") else item["title"]
+
+
+def recommendations(turns: list[dict[str, str]]) -> list[set[str]]:
+    """Per turn, the items the recommender recommends there (first mention, not named before by anyone)."""
+    named: set[str] = set()
+    per_turn = []
+    for turn in turns:
+        ids = TAG.findall(turn["content"])
+        fresh = {i for i in ids if i not in named} if turn["role"] == "assistant" else set()
+        per_turn.append(fresh)
+        named.update(ids)
+    return per_turn
+
+
+def resolve(text: str, catalog: dict[str, dict[str, Any]], marked: set[str] | None = None) -> str:
+    """Tags → titles; the first occurrence of each id in ``marked`` is wrapped in the recommendation marker."""
+    pending = set(marked or ())
+
+    def title(match: re.Match[str]) -> str:
+        item_id = match.group(1)
+        name = display_title(catalog.get(item_id), item_id)
+        if item_id in pending:
+            pending.discard(item_id)
+            return f"{REC_OPEN}{name}{REC_CLOSE}"
+        return name
+
+    return TAG.sub(title, text)
+
+
+def raw_row(record: dict[str, Any], turns: list[dict[str, str]], problems: list[str]) -> dict[str, Any]:
+    generator = {
+        k: record["generator"].get(k)
+        for k in ("model", "revision", "adapter", "backend", "role", "temperature", "top_p", "max_new_tokens", "seed")
+    }
+    return {
+        "dialogue_id": record["dialogue_id"],
+        "user_id": record["user_id"],
+        "persona": record["persona"],
+        "target_item": record["target_item"],
+        "history": record["history"],
+        "prompt": record["prompt"],
+        "response": record["response"],
+        "generator": generator,
+        "turns": turns,
+        "valid": not [p for p in problems if not p.startswith("fixed:")],
+        "problems": problems,
+    }
+
+
+def sft_system(record: dict[str, Any], catalog: dict[str, dict[str, Any]]) -> str:
+    """The recommender's system message: its policy, plus the history a history persona's recommender saw."""
+    if not PERSONA_BY_ID[record["persona"]].sees_history or not record["history"]:
+        return SFT_SYSTEM
+    watched = "; ".join(
+        f"{display_title(catalog.get(h['item_id']), h['item_id'])}, {'liked' if h['rating'] > 3 else 'disliked'}"
+        for h in record["history"]
+    )
+    return f"{SFT_SYSTEM} The user's viewing history, oldest first: {watched}."
+
+
+def sft_row(record: dict[str, Any], turns: list[dict[str, str]], catalog: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    messages = [{"role": "system", "content": sft_system(record, catalog)}]
+    for turn, recommended in zip(turns, recommendations(turns), strict=True):
+        messages.append({"role": turn["role"], "content": resolve(turn["content"], catalog, recommended)})
+    return {
+        "messages": messages,
+        "dialogue_id": record["dialogue_id"],
+        "persona": record["persona"],
+        "target_item": record["target_item"],
+    }
+
+
+def crslab_row(
+    record: dict[str, Any], turns: list[dict[str, str]], catalog: dict[str, dict[str, Any]], linker: Linker
+) -> dict[str, Any]:
+    dialog = []
+    for number, turn in enumerate(turns):
+        text = resolve(turn["content"], catalog)
+        dialog.append(
+            {
+                "utt_id": number,
+                "role": CRSLAB_ROLES[turn["role"]],
+                "text": text,
+                "movies": list(dict.fromkeys(TAG.findall(turn["content"]))),
+                "entity": linker.link(text),
+                "word": linker.words(text),
+            }
+        )
+    return {
+        "conv_id": record["dialogue_id"],
+        "persona": record["persona"],
+        "target_item": record["target_item"],
+        "dialog": dialog,
+    }

@@ -1,0 +1,131 @@
+"""DistillRecDial: conversational-recommendation dialogues made by knowledge distillation.
+
+A `datasets` builder that turns a DistillRecDial run folder (``data_dir``) into
+the dataset's configs:
+
+- ``raw``: every generated dialogue, valid or not, with its prompt, the model's
+  text, the generator's provenance, the parsed turns and why it is (in)valid;
+- ``sft``: valid dialogues as TRL conversational ``messages``;
+- ``crslab``: valid dialogues in CRSLab's shape, with linked entities;
+- ``items``: the movie catalog; ``kg``: knowledge-graph triples over it.
+
+The `build` stage uses this class to write the published parquet files, and it
+works on its own too::
+
+    builder = DistillRecDial(config_name="crslab", data_dir="runs/demo")
+    builder.download_and_prepare()
+    dataset = builder.as_dataset()
+
+The Hub repository holds the parquet files (``datasets`` 4+ no longer runs
+loading scripts), so ``load_dataset("planeB/DistillRecDial", "crslab")`` needs
+no remote code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+
+from builder.features import FEATURES
+from builder.plan import load_items, read_plan
+from builder.rows import crslab_row, sft_row
+from builder.splits import SPLITS
+
+_CITATION = """\
+@misc{martina2025distillrecdial,
+  title        = {{DistillRecDial}: A Knowledge-Distilled Dataset Capturing User Diversity in Conversational
+                  Recommendation},
+  author       = {Martina, Alessandro Francesco Maria and Petruzzelli, Alessandro and Musto, Cataldo and
+                  de Gemmis, Marco and Lops, Pasquale and Semeraro, Giovanni},
+  year         = {2025},
+  howpublished = {\\url{https://huggingface.co/datasets/planeB/DistillRecDial}}
+}
+"""
+
+_DESCRIPTION = """\
+Movie-recommendation dialogues between a user and a recommender, written for real users of Amazon Reviews 2023
+(Movies_and_TV) joined with TMDB metadata, under five user personas, by a small open LLM distilled from a large one.
+"""
+
+_HOMEPAGE = "https://huggingface.co/datasets/planeB/DistillRecDial"
+_LICENSE = "cc-by-nc-4.0"
+
+_CONFIG_DESCRIPTIONS = {
+    "raw": "Every generated dialogue, nothing dropped: prompt, model text, provenance, parsed turns, validity.",
+    "sft": "Valid dialogues as TRL conversational `messages` (titles instead of tags, recommendations marked).",
+    "crslab": "Valid dialogues in CRSLab's shape: Seeker/Recommender utterances with movies, entities, words.",
+    "items": "The movie catalog: Amazon item joined with TMDB facts.",
+    "kg": "Knowledge-graph triples (head, relation, tail) over movies and their entities.",
+}
+
+#: Configs over dialogues have three splits; the catalog and the graph are one table each.
+_DIALOGUE_CONFIGS = ("raw", "sft", "crslab")
+
+
+class DistillRecDialConfig(datasets.BuilderConfig):
+    """One DistillRecDial config; ``data_dir`` is the run folder to build from."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(version=datasets.Version("1.0.0"), **kwargs)
+
+
+class DistillRecDial(datasets.GeneratorBasedBuilder):
+    """DistillRecDial: raw, sft and crslab dialogues, the items catalog and its knowledge graph."""
+
+    BUILDER_CONFIG_CLASS = DistillRecDialConfig
+    BUILDER_CONFIGS: ClassVar[list[datasets.BuilderConfig]] = [
+        DistillRecDialConfig(name=name, description=text) for name, text in _CONFIG_DESCRIPTIONS.items()
+    ]
+    DEFAULT_CONFIG_NAME = "sft"
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(
+            description=_DESCRIPTION + "\n" + _CONFIG_DESCRIPTIONS[self.config.name],
+            features=FEATURES[self.config.name],
+            homepage=_HOMEPAGE,
+            license=_LICENSE,
+            citation=_CITATION,
+        )
+
+    def _run_dir(self) -> Path:
+        if not self.config.data_dir:
+            raise ValueError("DistillRecDial builds from a run folder: pass data_dir=RUN")
+        return Path(self.config.data_dir)
+
+    def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
+        if self.config.name not in _DIALOGUE_CONFIGS:
+            return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"split": "train"})]
+        return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split in SPLITS]
+
+    def _generate_examples(self, split: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        run = self._run_dir()
+        name = self.config.name
+        if name == "items":
+            for item in load_items(run):
+                yield item["item_id"], {key: item.get(key) for key in FEATURES["items"]}
+            return
+        if name == "kg":
+            from builder.kg import kg_triples
+
+            for number, triple in enumerate(kg_triples(load_items(run))):
+                yield str(number), triple
+            return
+        catalog = {item["item_id"]: item for item in load_items(run)}
+        rows = [row for row in read_plan(run) if row["split"] == split]
+        if name == "raw":
+            for row in rows:
+                yield row["dialogue_id"], {key: row[key] for key in FEATURES["raw"]}
+            return
+        valid = [row for row in rows if row["valid"]]
+        if name == "sft":
+            for row in valid:
+                yield row["dialogue_id"], sft_row(row, row["turns"], catalog)
+            return
+        from builder.entity_linking import EntityLinker
+
+        linker = EntityLinker.from_items(list(catalog.values()))
+        for row in valid:
+            yield row["dialogue_id"], crslab_row(row, row["turns"], catalog, linker)

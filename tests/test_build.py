@@ -1,0 +1,176 @@
+"""`build`: validated, split configs → a Hub folder that loads back offline with the declared schemas."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+from datasets import load_dataset
+from huggingface_hub import DatasetCard
+
+from builder.features import FEATURES
+from builder.rows import REC_CLOSE, REC_OPEN, sft_row
+from builder.splits import DEFAULT_FRACTIONS, SPLITS, assign_splits, quota
+from builder.validate import validate_record
+from distillrecdial import DistillRecDial
+from generation.distill import load_catalog
+from generation.raw_store import MERGED_NAME, read_records
+from pipeline.cli import main
+
+
+@pytest.fixture(scope="module")
+def built(distilled_run, tmp_path_factory) -> Path:
+    """The distilled sample run (template teacher dialogues) built into a Hub folder."""
+    run = tmp_path_factory.mktemp("built") / "run"
+    shutil.copytree(distilled_run, run, ignore=shutil.ignore_patterns("student", "distill"))
+    assert main(["build", "--run", str(run), "--roles", "teacher"]) == 0
+    return run
+
+
+def load_all(folder: Path) -> dict:
+    return {name: load_dataset(str(folder), name) for name in FEATURES}
+
+
+def test_every_config_loads_back_with_its_declared_features(built):
+    loaded = load_all(built / "hub")
+    for name, dataset in loaded.items():
+        for split in dataset.values():
+            assert split.features == FEATURES[name], name
+    assert set(loaded["raw"]) == set(loaded["sft"]) == set(loaded["crslab"]) == set(SPLITS)
+    assert set(loaded["items"]) == set(loaded["kg"]) == {"train"}
+    for split in SPLITS:
+        valid = loaded["raw"][split].filter(lambda row: row["valid"])
+        assert valid.num_rows == loaded["sft"][split].num_rows == loaded["crslab"][split].num_rows > 0
+        assert (
+            set(valid["dialogue_id"])
+            == set(loaded["sft"][split]["dialogue_id"])
+            == set(loaded["crslab"][split]["conv_id"])
+        )
+    assert load_dataset(str(built / "hub"))["train"].features == FEATURES["sft"], "sft is the default config"
+
+
+def test_splits_are_user_disjoint_and_persona_stratified(built):
+    raw = load_dataset(str(built / "hub"), "raw")
+    users = {split: set(raw[split]["user_id"]) for split in SPLITS}
+    assert not users["train"] & users["validation"] and not users["train"] & users["test"]
+    assert not users["validation"] & users["test"]
+    totals = Counter(p for split in SPLITS for p in raw[split]["persona"])
+    for split, fraction in zip(SPLITS, DEFAULT_FRACTIONS, strict=True):
+        counts = Counter(raw[split]["persona"])
+        for persona, total in totals.items():
+            assert abs(counts[persona] - fraction * total) <= 1, (split, persona)
+
+
+def test_a_second_build_is_byte_identical(built, tmp_path):
+    assert main(["build", "--run", str(built), "--roles", "teacher", "--out", str(tmp_path / "again")]) == 0
+    for path in sorted((built / "hub").rglob("*")):
+        if path.is_file():
+            assert (tmp_path / "again" / path.relative_to(built / "hub")).read_bytes() == path.read_bytes(), path
+
+
+def test_the_card_metadata_and_numbers_match_the_data(built):
+    card = DatasetCard.load(built / "hub" / "README.md")
+    data = card.data.to_dict()
+    assert data["license"] == "cc-by-nc-4.0" and data["task_categories"] == ["text-generation"]
+    assert data["size_categories"] == ["n<1K"] and data["pretty_name"] == "DistillRecDial"
+    assert {c["config_name"] for c in data["configs"]} == set(FEATURES)
+    loaded = load_all(built / "hub")
+    for info in data["dataset_info"]:
+        for split in info["splits"]:
+            assert split["num_examples"] == loaded[info["config_name"]][split["name"]].num_rows
+    sft = loaded["sft"]
+    assert f"| dialogues (`sft`, `crslab`: valid only) | {sft['train'].num_rows} | {sft['validation'].num_rows} |" in (
+        card.text
+    )
+    for persona, count in Counter(sft["test"]["persona"]).items():
+        assert f"(`{persona}`) |" in card.text and count >= 1
+
+
+def test_the_builder_runs_on_its_own(built):
+    builder = DistillRecDial(config_name="crslab", data_dir=str(built), cache_dir=tempfile.mkdtemp())
+    builder.download_and_prepare()
+    crslab = builder.as_dataset()
+    hub = load_dataset(str(built / "hub"), "crslab")
+    assert crslab["test"]["conv_id"] == hub["test"]["conv_id"]
+    first = hub["train"][0]["dialog"]
+    assert [u["role"] for u in first[:2]] == ["Seeker", "Recommender"]
+    assert any(u["movies"] for u in first if u["role"] == "Recommender")
+
+
+@pytest.fixture(scope="module")
+def raw_records(built) -> list[dict]:
+    return list(read_records(built / "raw" / "teacher" / MERGED_NAME))
+
+
+def with_response(record: dict, text: str) -> dict:
+    return {**record, "response": text}
+
+
+def test_validation_flags_titles_catalog_ids_and_cold_start_history(built, raw_records):
+    catalog = load_catalog(built)
+    cold = next(r for r in raw_records if r["persona"] == "cold_start_browser" and r["history"])
+    target, past = cold["target_item"], cold["history"][0]["item_id"]
+    title = catalog[target].title
+    checks = {
+        f'[USR] Hi.\n[AI] Mood?\n[USR] Dark.\n[AI] Try <id_{target}>, or "{title}" again.': "title_instead_of_tag",
+        f"[USR] Hi.\n[AI] Like <id_{past}>?\n[USR] Yes.\n[AI] Then <id_{target}>.": "cold_start_cites_history",
+        f"[USR] Hi.\n[AI] Try <id_B0NOTREAL1>.\n[USR] No.\n[AI] Then <id_{target}>.": "not_in_catalog:B0NOTREAL1",
+    }
+    for text, problem in checks.items():
+        assert problem in validate_record(with_response(cold, text), catalog).problems
+    assert validate_record(cold, catalog).problems == []
+
+
+def test_sft_rows_resolve_titles_and_mark_recommendations(built, raw_records):
+    items = {i["item_id"]: i for i in load_dataset(str(built / "hub"), "items")["train"]}
+    record = raw_records[0]
+    target = items[record["target_item"]]
+    turns = [
+        {"role": "user", "content": "Something tense?"},
+        {"role": "assistant", "content": f"Try <id_{target['item_id']}>."},
+        {"role": "user", "content": f"Is <id_{target['item_id']}> long?"},
+        {"role": "assistant", "content": f"<id_{target['item_id']}> runs two hours."},
+    ]
+    messages = sft_row(record, turns, items)["messages"]
+    name = f"{target['title']} ({target['year']})"
+    assert messages[2]["content"] == f"Try {REC_OPEN}{name}{REC_CLOSE}."
+    assert messages[3]["content"] == f"Is {name} long?" and messages[4]["content"] == f"{name} runs two hours."
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant"]
+
+
+def test_split_quotas_are_exact_and_stable():
+    assert quota(10, DEFAULT_FRACTIONS) == [8, 1, 1] and quota(7, DEFAULT_FRACTIONS) == [5, 1, 1]
+    users = {f"u{n}": ("p", (True,)) for n in range(50)}
+    first = assign_splits(users)
+    assert first == assign_splits(dict(reversed(list(users.items()))))
+    assert Counter(first.values()) == {"train": 40, "validation": 5, "test": 5}
+
+
+def test_the_plan_is_in_the_run_folder(built):
+    plan = [orjson.loads(x) for x in (built / "build" / "plan.jsonl").read_bytes().splitlines()]
+    assert {row["split"] for row in plan} == set(SPLITS)
+
+
+def test_the_built_folder_exports_to_crslab(built, capsys):
+    out = built / "crslab"
+    assert main(["export-crslab", "--run", str(built), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "train_data.json",
+        "valid_data.json",
+        "test_data.json",
+        "entity2id.json",
+        "token2id.json",
+        "dbpedia_subkg.json",
+        "movie_ids.json",
+    } <= names
+    entity2id = orjson.loads((out / "entity2id.json").read_bytes())
+    movie_ids = orjson.loads((out / "movie_ids.json").read_bytes())
+    assert all(isinstance(m, str) and m in entity2id for m in movie_ids)
+    test = orjson.loads((out / "test_data.json").read_bytes())
+    hub = load_dataset(str(built / "hub"), "crslab")["test"]
+    assert len(test) == hub.num_rows

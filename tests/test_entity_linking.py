@@ -1,0 +1,134 @@
+"""Entity linking over the sample catalog's real movies, and the KG triples built from the same items."""
+
+from __future__ import annotations
+
+import pytest
+
+from builder.entity_linking import EntityLinker, normalise_pieces
+from builder.kg import RELATIONS, kg_triples
+from tests.test_crslab_export import sample_items
+
+
+@pytest.fixture(scope="module")
+def items() -> list[dict]:
+    return sample_items()
+
+
+@pytest.fixture(scope="module")
+def linker(items) -> EntityLinker:
+    return EntityLinker.from_items(items)
+
+
+@pytest.fixture(scope="module")
+def ids(items) -> dict[str, str]:
+    """title → item id (the sample has no duplicate titles)."""
+    return {item["title"]: item["item_id"] for item in items}
+
+
+def movies(linker, ids, text):
+    by_id = {v: k for k, v in ids.items()}
+    return [by_id[i] for i in linker.link_movies(text)]
+
+
+def test_multi_word_names_and_order(linker):
+    text = "Directed by Francis Ford Coppola and starring Tom Hanks, a space ranger story with Tom Hanks again."
+    assert linker.link(text) == ["Francis Ford Coppola", "Tom Hanks", "space ranger"]
+
+
+def test_longest_match_wins(linker, ids):
+    assert movies(linker, ids, "Toy Story 2 is better than Toy Story.") == ["Toy Story 2", "Toy Story"]
+    assert movies(linker, ids, "I loved the godfather part ii") == ["The Godfather Part II"]
+    assert movies(linker, ids, "Then try Back to the Future Part III") == ["Back to the Future Part III"]
+
+
+def test_case_insensitive_and_word_boundaries(linker, ids):
+    assert linker.link("a TOM HANKS marathon") == ["Tom Hanks"]
+    assert movies(linker, ids, "have you seen the matrix reloaded?") == ["The Matrix Reloaded"]
+    assert linker.link("tom hanksy is not an actor") == []
+    assert movies(linker, ids, "inceptional is not a word, but inception is a film") == ["Inception"]
+
+
+def test_punctuation_and_accents_tolerated(linker, ids):
+    for text in (
+        "Spider-Man: Into the Spider-Verse",
+        "spider man into the spider verse",
+        "Spiderman Into the Spiderverse",
+    ):
+        assert movies(linker, ids, text) == ["Spider-Man: Into the Spider-Verse"], text
+    assert movies(linker, ids, "ET the Extra-Terrestrial") == ["E.T. the Extra-Terrestrial"]
+    assert movies(linker, ids, "Amelie and Schindlers List and Monsters Inc") == [
+        "Amélie",
+        "Schindler's List",
+        "Monsters, Inc.",
+    ]
+    assert normalise_pieces("Spider-Man: Into") == ["spider", "man", "into"]
+
+
+def test_year_disambiguates_and_stays_in_the_match(linker, ids):
+    assert movies(linker, ids, "Godzilla (1954) is the original") == ["Godzilla"]
+    assert linker.link("Godzilla (1954)") == []
+
+
+def test_common_words_need_capitals_mid_sentence(linker, ids):
+    # "love" (keyword) and "heat"/"up"/"home alone"/"your name" (titles) are ordinary English.
+    assert linker.link("I love this, and love is all you need.") == []
+    assert movies(linker, ids, "I can't stand the heat, so I stay home alone. What's your name?") == []
+    assert movies(linker, ids, "Have you seen Heat? Or Up, or Home Alone, or Your Name?") == [
+        "Heat",
+        "Up",
+        "Home Alone",
+        "Your Name.",
+    ]
+    # Sentence-initial capitals are not evidence.
+    assert movies(linker, ids, "Heat is on. Up we go!") == []
+    # Rare words link whatever their case.
+    assert linker.link("a story about friendship and a cowboy") == ["friendship", "cowboy"]
+
+
+def test_common_genres_fire_before_a_film_noun(linker):
+    assert linker.link("There was so much drama at work, my family says.") == []
+    assert linker.link("I want a drama movie or family films") == ["Drama", "Family"]
+    assert linker.link("I like Drama and horror") == ["Drama", "Horror"]
+
+
+def test_words_and_batch(linker):
+    assert linker.words("Hi! I can't wait, it's Spider-Man.") == [
+        "hi",
+        "i",
+        "ca",
+        "n't",
+        "wait",
+        "it",
+        "'s",
+        "spider",
+        "man",
+    ]
+    texts = ["Tom Hanks in Toy Story", "", "nothing here", "Have you seen Heat?"]
+    batch = linker.link_many(texts)
+    assert [b.entities for b in batch] == [linker.link(t) for t in texts]
+    assert [b.movies for b in batch] == [linker.link_movies(t) for t in texts]
+    assert batch[1].entities == batch[1].movies == batch[1].words == []
+
+
+def test_deterministic(items):
+    text = "Tom Hanks, Drama movies, Toy Story and Alien, love and Up with Sigourney Weaver."
+    first = EntityLinker.from_items(items).link_many([text])
+    second = EntityLinker.from_items(list(reversed(items))).link_many([text])
+    assert first == second
+
+
+def test_kg_triples(items):
+    triples = kg_triples(items + items[:3])  # duplicates are dropped
+    assert len(triples) == len({(t["head"], t["relation"], t["tail"]) for t in triples})
+    assert triples == sorted(triples, key=lambda t: (t["head"], t["relation"], t["tail"]))
+    assert {t["relation"] for t in triples} == set(RELATIONS)
+    toy = {(t["relation"], t["tail"]) for t in triples if t["head"] == "B000000000"}
+    assert {
+        ("actor", "Tom Hanks"),
+        ("director", "John Lasseter"),
+        ("genre", "Animation"),
+        ("keyword", "space ranger"),
+        ("collection", "Toy Story Collection"),
+        ("year", "1995"),
+    } <= toy
+    assert kg_triples([{"item_id": "X", "title": "t", "year": None, "genres": [], "collection": None}]) == []
