@@ -31,7 +31,7 @@ import datasets
 
 from builder.features import FEATURES
 from builder.plan import load_items, read_plan
-from builder.rows import crslab_row, sft_row
+from builder.rows import crslab_row, resolve, sft_row
 from builder.splits import SPLITS
 
 _CITATION = """\
@@ -96,11 +96,15 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
         return Path(self.config.data_dir)
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
+        run = self._run_dir()
         if self.config.name not in _DIALOGUE_CONFIGS:
-            return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"split": "train"})]
-        return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split in SPLITS]
+            return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"rows": None})]
+        by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
+        for row in read_plan(run):  # read once, not once per split
+            by_split[row["split"]].append(row)
+        return [datasets.SplitGenerator(name=split, gen_kwargs={"rows": rows}) for split, rows in by_split.items()]
 
-    def _generate_examples(self, split: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    def _generate_examples(self, rows: list[dict[str, Any]] | None) -> Iterator[tuple[str, dict[str, Any]]]:
         run = self._run_dir()
         name = self.config.name
         if name == "items":
@@ -113,19 +117,26 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
             for number, triple in enumerate(kg_triples(load_items(run))):
                 yield str(number), triple
             return
-        catalog = {item["item_id"]: item for item in load_items(run)}
-        rows = [row for row in read_plan(run) if row["split"] == split]
+        assert rows is not None
         if name == "raw":
             for row in rows:
                 yield row["dialogue_id"], {key: row[key] for key in FEATURES["raw"]}
             return
+        catalog = {item["item_id"]: item for item in load_items(run)}
         valid = [row for row in rows if row["valid"]]
         if name == "sft":
             for row in valid:
                 yield row["dialogue_id"], sft_row(row, row["turns"], catalog)
             return
+        for row, dialog in zip(valid, self._linked_dialogs(valid, catalog), strict=True):
+            yield row["dialogue_id"], crslab_row(row, row["turns"], catalog, dialog)
+
+    def _linked_dialogs(self, rows: list[dict[str, Any]], catalog: dict[str, dict[str, Any]]) -> list[list[Any]]:
+        """Entity links for every turn of ``rows``, in one batched pass of the linker."""
         from builder.entity_linking import EntityLinker
 
-        linker = EntityLinker.from_items(list(catalog.values()))
-        for row in valid:
-            yield row["dialogue_id"], crslab_row(row, row["turns"], catalog, linker)
+        if not hasattr(self, "_linker"):
+            self._linker = EntityLinker.from_items(list(catalog.values()))
+        texts = [resolve(turn["content"], catalog) for row in rows for turn in row["turns"]]
+        linked = iter(self._linker.link_many(texts))
+        return [[next(linked) for _ in row["turns"]] for row in rows]

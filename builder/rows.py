@@ -24,12 +24,11 @@ SFT_SYSTEM = (
 )
 
 
-class Linker(Protocol):
-    """What crslab rows need from entity linking."""
+class Linked(Protocol):
+    """What crslab rows need from entity linking, per utterance."""
 
-    def link(self, text: str) -> list[str]: ...
-
-    def words(self, text: str) -> list[str]: ...
+    entities: list[str]
+    words: list[str]
 
 
 def display_title(item: dict[str, Any] | None, item_id: str) -> str:
@@ -109,19 +108,19 @@ def sft_row(record: dict[str, Any], turns: list[dict[str, str]], catalog: dict[s
 
 
 def crslab_row(
-    record: dict[str, Any], turns: list[dict[str, str]], catalog: dict[str, dict[str, Any]], linker: Linker
+    record: dict[str, Any], turns: list[dict[str, str]], catalog: dict[str, dict[str, Any]], links: list[Linked]
 ) -> dict[str, Any]:
+    """A CRSLab-shaped dialogue; ``links`` holds each turn's linked entities and words (one per turn)."""
     dialog = []
-    for number, turn in enumerate(turns):
-        text = resolve(turn["content"], catalog)
+    for number, (turn, linked) in enumerate(zip(turns, links, strict=True)):
         dialog.append(
             {
                 "utt_id": number,
                 "role": CRSLAB_ROLES[turn["role"]],
-                "text": text,
+                "text": resolve(turn["content"], catalog),
                 "movies": list(dict.fromkeys(TAG.findall(turn["content"]))),
-                "entity": linker.link(text),
-                "word": linker.words(text),
+                "entity": list(linked.entities),
+                "word": list(linked.words),
             }
         )
     return {

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -44,6 +45,7 @@ _NUMBERS = {
 }
 
 
+@lru_cache(maxsize=1 << 16)
 def _norm(word: str) -> str:
     folded = unicodedata.normalize("NFKD", word.lower())
     plain = "".join(c for c in folded if c.isalnum())
@@ -56,13 +58,14 @@ def _tokens(text: str) -> list[tuple[str, int, int]]:
     return [(_norm(m.group()), m.start(), m.end()) for m in _WORD.finditer(masked) if _norm(m.group())]
 
 
-def _variants(title: str) -> list[list[str]]:
+@lru_cache(maxsize=1 << 16)
+def _variants(title: str) -> tuple[list[str], ...]:
     words = [_norm(w) for w in _WORD.findall(title)]
     words = [w for w in words if w]
     variants = [words]
     if len(words) > 2 and words[0] in _ARTICLES:
         variants.append(words[1:])
-    return variants
+    return tuple(variants)
 
 
 def _cued(text: str, start: int, end: int) -> bool:
@@ -112,6 +115,8 @@ def _best_window(words: list[str], taken: list[bool], variant: list[str]) -> tup
     Words are compared without spaces, so "Spiderman" matches "Spider-Man" and "Spiderverse" "Spider-Verse".
     """
     target = "".join(variant)
+    if not any(w[:3] == variant[0][:3] for w in words):  # no window can start like the title
+        return None
     best: tuple[float, int, int] | None = None
     for size in range(max(1, len(variant) - 2), len(variant) + 2):
         for i in range(len(words) - size + 1):
