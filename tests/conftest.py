@@ -35,6 +35,15 @@ def sample_run(tmp_path_factory) -> Path:
     return out
 
 
+def run_with_prompts(source: Path, run: Path) -> Path:
+    """A fresh run folder holding only ``source``'s prompts: what `generate` reads."""
+    import shutil
+
+    run.mkdir(parents=True)
+    shutil.copy(source / "prompts.jsonl", run / "prompts.jsonl")
+    return run
+
+
 def write_lines(path: Path, rows: list) -> Path:
     """JSONL from dicts; a ``str`` row is written verbatim (for malformed lines)."""
     with open(path, "wb") as handle:

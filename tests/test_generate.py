@@ -18,7 +18,7 @@ from generation.generate import GENERATOR_FILE, run_generation
 from generation.prepare import PROMPTS_FILE, PrepareConfig, prepare
 from generation.raw_store import MERGED_NAME, open_shard, read_records
 from pipeline.cli import build_parser, main
-from tests.conftest import assert_raw_record
+from tests.conftest import assert_raw_record, run_with_prompts
 
 
 def gen_args(run: Path, *extra: str):
@@ -28,10 +28,7 @@ def gen_args(run: Path, *extra: str):
 @pytest.fixture
 def run(sample_run, tmp_path) -> Path:
     """A fresh copy of the prepared sample (only what generate reads)."""
-    out = tmp_path / "run"
-    out.mkdir()
-    shutil.copy(sample_run / PROMPTS_FILE, out / PROMPTS_FILE)
-    return out
+    return run_with_prompts(sample_run, tmp_path / "run")
 
 
 def records(path: Path) -> list[dict]:
@@ -143,3 +140,16 @@ def test_missing_prompts_and_bad_shard_index_are_clear_errors(tmp_path, capsys):
     )
     assert main(["generate", "--run", str(tmp_path), "--role", "student", "--backend", "vllm"]) == 2
     assert "needs --model" in capsys.readouterr().err
+
+
+def test_one_failing_prompt_fails_alone():
+    from generation.backends import isolate_failures
+
+    def run(batch):
+        if any(p["user_id"] == "bad" for p in batch):
+            raise ValueError("prompt too long")
+        return [f"ok {p['user_id']}" for p in batch]
+
+    results = isolate_failures(run, [{"user_id": "a"}, {"user_id": "bad"}, {"user_id": "c"}])
+    assert results[0] == "ok a" and results[2] == "ok c"
+    assert isinstance(results[1], ValueError)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from generation.generate import run_generation
-from generation.prepare import PROMPTS_FILE
 from generation.raw_store import MERGED_NAME, read_records
 from pipeline.cli import build_parser
-from tests.conftest import assert_raw_record
+from tests.conftest import assert_raw_record, run_with_prompts
 
 # One engine for the whole session: base and adapter runs share these settings (vLLM's CPU attention needs
 # eager mode here; float32 because the tiny model is saved in it).
@@ -27,10 +25,7 @@ VLLM_ARGS = [
 
 @pytest.fixture
 def run(sample_run, tmp_path) -> Path:
-    out = tmp_path / "run"
-    out.mkdir()
-    shutil.copy(sample_run / PROMPTS_FILE, out / PROMPTS_FILE)
-    return out
+    return run_with_prompts(sample_run, tmp_path / "run")
 
 
 def generate(run: Path, role: str, backend: str, model: Path, adapter: Path | None, options: list[str]) -> list[dict]:
@@ -83,9 +78,7 @@ def test_vllm_sampled_output_does_not_depend_on_batching(run, tiny_model):
     """Each prompt carries its own seed, so a sampled dialogue is the same in any batch or shard."""
     responses = []
     for batch_size in ("32", "5"):
-        folder = run / f"batch-{batch_size}"
-        folder.mkdir()
-        shutil.copy(run / PROMPTS_FILE, folder / PROMPTS_FILE)
+        folder = run_with_prompts(run, run / f"batch-{batch_size}")
         argv = [
             "generate",
             "--run",

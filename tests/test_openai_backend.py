@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,10 +19,9 @@ import pytest
 from generation.backends import ModelSpec, Sampling
 from generation.backends.openai_backend import OpenAIBackend, retry_delay
 from generation.generate import run_generation
-from generation.prepare import PROMPTS_FILE
 from generation.raw_store import MERGED_NAME, read_records
 from pipeline.cli import build_parser
-from tests.conftest import assert_raw_record
+from tests.conftest import assert_raw_record, run_with_prompts
 
 
 def free_port() -> int:
@@ -80,9 +78,7 @@ def vllm_server(tiny_model, tiny_adapter, tmp_path_factory):
 
 def test_generate_through_a_real_openai_compatible_server(vllm_server, sample_run, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
-    run = tmp_path / "run"
-    run.mkdir()
-    shutil.copy(sample_run / PROMPTS_FILE, run / PROMPTS_FILE)
+    run = run_with_prompts(sample_run, tmp_path / "run")
     outputs = {}
     for role, model in (("teacher", "tiny"), ("student", "tiny-lora")):
         argv = [

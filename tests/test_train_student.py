@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +12,9 @@ import pytest
 from generation.backends import ModelSpec, Sampling
 from generation.backends.transformers_backend import TransformersBackend
 from generation.generate import run_generation
-from generation.prepare import PROMPTS_FILE
 from generation.raw_store import MERGED_NAME, read_records
 from pipeline.cli import build_parser
-from tests.conftest import ROOT, assert_raw_record
+from tests.conftest import ROOT, assert_raw_record, run_with_prompts
 from tests.test_model_backends import VLLM_ARGS
 
 SCRIPT = str(ROOT / "train_student.py")
@@ -87,9 +85,7 @@ def test_training_saves_adapter_merged_model_and_card(student, distilled_run, ti
 
 @pytest.mark.parametrize("backend", ["vllm", "transformers"])
 def test_the_trained_adapter_drives_student_generation(backend, student, distilled_run, tiny_model, tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    shutil.copy(distilled_run / PROMPTS_FILE, run / PROMPTS_FILE)
+    run = run_with_prompts(distilled_run, tmp_path / "run")
     argv = [
         "generate",
         "--run",

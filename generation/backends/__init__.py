@@ -8,7 +8,7 @@ imported only by the backend that needs them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -49,6 +49,22 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def isolate_failures(
+    run: Callable[[Sequence[dict[str, Any]]], list[str]], prompts: Sequence[dict[str, Any]]
+) -> list[str | Exception]:
+    """Run a batch; if it fails, rerun prompt by prompt so one bad prompt (e.g. too long) fails alone."""
+    try:
+        return list(run(prompts))
+    except (ValueError, RuntimeError):
+        results: list[str | Exception] = []
+        for record in prompts:
+            try:
+                results.extend(run([record]))
+            except (ValueError, RuntimeError) as err:
+                results.append(err)
+        return results
 
 
 def make_backend(name: str, spec: ModelSpec) -> Backend:

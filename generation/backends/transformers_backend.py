@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from generation.backends import ModelSpec, Sampling
+from generation.backends import ModelSpec, Sampling, isolate_failures
 from generation.backends.vllm_backend import request_seed
 
 
@@ -59,16 +59,7 @@ class TransformersBackend:
         return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
     def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
-        try:
-            return list(self._generate(prompts, sampling))
-        except (ValueError, RuntimeError):
-            results: list[str | Exception] = []
-            for record in prompts:
-                try:
-                    results.extend(self._generate([record], sampling))
-                except (ValueError, RuntimeError) as err:
-                    results.append(err)
-            return results
+        return isolate_failures(lambda batch: self._generate(batch, sampling), prompts)
 
     def close(self) -> None:
         del self.model

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from generation.backends import ModelSpec, Sampling
+from generation.backends import ModelSpec, Sampling, isolate_failures
 
 #: Engines by settings: a second run in one process (tests, notebooks) reuses the loaded engine.
 _ENGINES: dict[bytes, Any] = {}
@@ -88,17 +88,7 @@ class VLLMBackend:
         return [out.outputs[0].text for out in outputs]
 
     def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
-        try:
-            return list(self._chat(prompts, sampling))
-        except (ValueError, RuntimeError):
-            # One bad prompt (e.g. too long for the context) must not sink the batch: isolate it.
-            results: list[str | Exception] = []
-            for record in prompts:
-                try:
-                    results.extend(self._chat([record], sampling))
-                except (ValueError, RuntimeError) as err:
-                    results.append(err)
-            return results
+        return isolate_failures(lambda batch: self._chat(batch, sampling), prompts)
 
     def close(self) -> None:
         """Engines stay loaded for reuse until the process ends (vLLM frees them at exit)."""

@@ -1,0 +1,506 @@
+"""report: quality metrics of a run's dialogues → RUN/report/ (report.json, report.md, figures/*.png).
+
+Reads every ``RUN/raw/<role>/dialogues.jsonl`` (and, when ``distillrecdial build`` has run,
+``RUN/build/plan.jsonl`` for the re-validated problems and the split of each built dialogue) plus
+``RUN/items.parquet``, and computes the metrics of :mod:`dataset_card.metrics` overall, per persona, per
+split, per generator (role / backend / model / adapter; with its own per-persona breakdown) and, when both
+roles exist, teacher and student side by side with their agreement on recommended items.
+
+``report.json`` has sorted keys and no timestamps: the same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from tqdm.auto import tqdm
+
+from dataset_card import figures
+from dataset_card.metrics import (
+    SELF_BLEU_POOL,
+    DialogueFeatures,
+    NgramIndex,
+    PeopleIndex,
+    TitleMatcher,
+    agreement,
+    dialogue_features,
+    distribution,
+    problem_shares,
+    ratio,
+    self_bleu,
+)
+from generation.personas import PERSONAS
+from generation.title_tags import Candidate
+from pipeline.atomic import write_bytes, write_text
+from pipeline.errors import StageError
+from pipeline.manifest import record_stage
+
+__all__ = ["add_arguments", "build_report", "headline_markdown", "persona_markdown", "run"]
+
+REPORT_DIR = "report"
+RAW_NAME = "dialogues.jsonl"
+PLAN_PATH = Path("build") / "plan.jsonl"
+ITEMS_PATH = "items.parquet"
+WORD_BINS = [0, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100]
+ROLE_ORDER = ("teacher", "student")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", required=True, type=Path, help="run folder with raw/<role>/dialogues.jsonl")
+    parser.add_argument("--out", type=Path, help="output folder (default: RUN/report)")
+    parser.add_argument(
+        "--self-bleu-pool",
+        type=int,
+        default=SELF_BLEU_POOL,
+        help="dialogues per group sampled (by hashed id) for self-BLEU (default: %(default)s)",
+    )
+
+
+# ------------------------------------------------------------------------------------------------- loading
+
+
+@dataclass
+class _Catalog:
+    ids: set[str] = field(default_factory=set)
+    titles: dict[str, Candidate] = field(default_factory=dict)
+    people: PeopleIndex = field(default_factory=PeopleIndex)
+
+
+def _load_catalog(run: Path) -> _Catalog:
+    path = run / ITEMS_PATH
+    if not path.exists():
+        return _Catalog()
+    import polars as pl
+
+    frame = pl.read_parquet(path)
+    columns = set(frame.columns)
+    titles = {}
+    for item_id, title, year in zip(
+        frame["item_id"].to_list(),
+        frame["title"].to_list() if "title" in columns else [None] * len(frame),
+        frame["year"].to_list() if "year" in columns else [None] * len(frame),
+        strict=True,
+    ):
+        if title:
+            titles[item_id] = Candidate(item_id, title, year)
+    names: set[str] = set()
+    for column in ("actors", "directors"):
+        if column in columns:
+            names.update(n for row in frame[column].to_list() if row for n in row if n)
+    return _Catalog(set(frame["item_id"].to_list()), titles, PeopleIndex.from_names(sorted(names)))
+
+
+def _load_plan(run: Path) -> dict[str, tuple[str, bool, list[str]]]:
+    """dialogue_id → (split, valid, problems) from the build plan, if there is one."""
+    path = run / PLAN_PATH
+    if not path.exists():
+        return {}
+    plan = {}
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = orjson.loads(line)
+            plan[row["dialogue_id"]] = (row["split"], bool(row["valid"]), list(row["problems"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError) as err:
+            print(f"report: skipping {path}:{number}: {err}", file=sys.stderr)
+    return plan
+
+
+def _generator_label(generator: dict[str, Any]) -> str:
+    label = f"{generator.get('role')}/{generator.get('backend')}/{generator.get('model')}"
+    adapter = generator.get("adapter")
+    return f"{label}+{Path(str(adapter)).name}" if adapter else label
+
+
+@dataclass
+class _Corpus:
+    """Per-dialogue features of every record, with parallel columns for grouping."""
+
+    features: list[DialogueFeatures] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    personas: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    generators: list[str] = field(default_factory=list)
+    splits: list[str | None] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    generator_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    index: NgramIndex = field(default_factory=NgramIndex)
+    first_turn: list[int] = field(default_factory=list)
+
+
+def _read(run: Path, catalog: _Catalog) -> _Corpus:
+    files = sorted((run / "raw").glob(f"*/{RAW_NAME}"))
+    if not files:
+        raise StageError(f"no raw dialogues in {run / 'raw'} (expected raw/<role>/{RAW_NAME}); run generate first")
+    plan = _load_plan(run)
+    corpus = _Corpus()
+    titles = TitleMatcher(catalog.titles)
+    for path in files:
+        lines = path.read_bytes().splitlines()
+        for number, line in enumerate(tqdm(lines, desc=f"report {path.parent.name}", unit="dlg", disable=None), 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+                generator = record.get("generator") or {}
+                if record["dialogue_id"] in plan:
+                    split, valid, problems = plan[record["dialogue_id"]]
+                    record["valid"], record["problems"] = valid, problems
+                else:
+                    split = None
+                start = len(corpus.index)
+                features = dialogue_features(record, corpus.index, catalog.ids, titles, catalog.people)
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+                corpus.skipped.append(f"{path}:{number}: {type(err).__name__}: {err}")
+                continue
+            label = _generator_label(generator)
+            corpus.generator_info.setdefault(
+                label, {k: generator.get(k) for k in ("role", "backend", "model", "adapter")}
+            )
+            corpus.features.append(features)
+            corpus.first_turn.append(start)
+            corpus.ids.append(record["dialogue_id"])
+            corpus.users.append(str(record.get("user_id")))
+            corpus.targets.append(record["target_item"])
+            corpus.personas.append(record["persona"])
+            corpus.roles.append(str(generator.get("role") or path.parent.name))
+            corpus.generators.append(label)
+            corpus.splits.append(split)
+            corpus.texts.append(" ".join(t["content"] for t in record.get("turns") or []))
+    if not corpus.features:
+        raise StageError(f"no readable raw dialogues in {', '.join(str(f) for f in files)}")
+    corpus.index.finish()
+    return corpus
+
+
+# ----------------------------------------------------------------------------------------------- aggregates
+
+
+class _Columns:
+    """The corpus as numpy columns, and the metrics of any subset of dialogues."""
+
+    def __init__(self, corpus: _Corpus, pool: int) -> None:
+        f = corpus.features
+        self.corpus = corpus
+        self.pool = pool
+        self.n = len(f)
+        self.valid = np.fromiter((x.valid for x in f), dtype=bool, count=self.n)
+        self.turns = np.fromiter((x.turns for x in f), dtype=np.int64, count=self.n)
+        self.target = np.fromiter((x.target_recommended for x in f), dtype=bool, count=self.n)
+        self.position = np.fromiter((x.position or 0 for x in f), dtype=np.int64, count=self.n)
+        self.recommended = np.fromiter((len(x.recommended) for x in f), dtype=np.int64, count=self.n)
+        self.mentions = np.fromiter((x.tag_mentions for x in f), dtype=np.int64, count=self.n)
+        self.unknown = np.fromiter((x.unknown for x in f), dtype=np.int64, count=self.n)
+        self.missing = np.fromiter((x.not_in_catalog for x in f), dtype=np.int64, count=self.n)
+        self.titles = np.fromiter((x.titles for x in f), dtype=np.int64, count=self.n)
+        self.cold = np.fromiter((x.cold_start for x in f), dtype=bool, count=self.n)
+        self.cites = np.fromiter((x.cites_history for x in f), dtype=bool, count=self.n)
+        self.people = np.fromiter((x.people for x in f), dtype=np.int64, count=self.n)
+        self.unsupported = np.fromiter((x.unsupported for x in f), dtype=np.int64, count=self.n)
+        self.words = np.fromiter((w for x in f for w in x.words), dtype=np.int64)
+        self.turn_owner = np.repeat(np.arange(self.n), self.turns)
+        opening = np.zeros(len(self.words), dtype=bool)
+        for start, x in zip(corpus.first_turn, f, strict=True):
+            if x.opening_turn is not None:
+                opening[start + x.opening_turn] = True
+        self.opening = opening
+
+    def summary(self, mask: np.ndarray, heavy: bool = True) -> dict[str, Any]:
+        n = int(mask.sum())
+        features = self.corpus.features
+        chosen = np.flatnonzero(mask)
+        turn_mask = mask[self.turn_owner]
+        hit = mask & self.target
+        cold = mask & self.cold
+        out: dict[str, Any] = {
+            "dialogues": n,
+            "valid": int((mask & self.valid).sum()),
+            "valid_share": ratio(int((mask & self.valid).sum()), n),
+            "target_recommended_share": ratio(int(hit.sum()), n),
+            "problems": problem_shares([features[i].problems for i in chosen]) if n else {},
+            "turns": distribution(self.turns[mask]),
+            "words_per_turn": distribution(self.words[turn_mask], bins=WORD_BINS),
+            "recommendation": {
+                "target_recommended_share": ratio(int(hit.sum()), n),
+                "target_position": distribution(self.position[hit]),
+                "recommended_per_dialogue": distribution(self.recommended[mask]),
+            },
+            "grounding": {
+                "tag_mentions": int(self.mentions[mask].sum()),
+                "unknown_item_rate": ratio(int(self.unknown[mask].sum()), int(self.mentions[mask].sum())),
+                "not_in_catalog_rate": ratio(int(self.missing[mask].sum()), int(self.mentions[mask].sum())),
+                "title_instead_of_tag_dialogue_share": ratio(int((self.titles[mask] > 0).sum()), n),
+                "title_instead_of_tag_rate": ratio(
+                    int(self.titles[mask].sum()), int(self.titles[mask].sum() + self.mentions[mask].sum())
+                ),
+                "cold_start_dialogues": int(cold.sum()),
+                "cold_start_cites_history_share": ratio(int((cold & self.cites).sum()), int(cold.sum())),
+                "people_mentions": int(self.people[mask].sum()),
+                "unsupported_people_rate": ratio(int(self.unsupported[mask].sum()), int(self.people[mask].sum())),
+                "unsupported_people_dialogue_share": ratio(int((self.unsupported[mask] > 0).sum()), n),
+            },
+        }
+        if heavy:
+            index = self.corpus.index
+            openings = turn_mask & self.opening
+            diversity: dict[str, Any] = dict(index.distinct(turn_mask))
+            diversity["vocabulary_size"] = index.counts(1, turn_mask)[0]
+            diversity["self_bleu"] = self_bleu(
+                [self.corpus.texts[i] for i in chosen], [self.corpus.ids[i] for i in chosen], pool=self.pool
+            )
+            distinct_openings = len({features[i].opening for i in chosen if features[i].opening is not None})
+            diversity["opening"] = {
+                "openings": int(openings.sum()),
+                "distinct_share": ratio(distinct_openings, int(openings.sum())),
+                "distinct_2": index.distinct(openings)["distinct_2"],
+            }
+            out["diversity"] = diversity
+        return out
+
+
+def _masks(labels: list[Any]) -> dict[Any, np.ndarray]:
+    """One boolean mask per distinct (non-None) label."""
+    array = np.asarray([str(x) if x is not None else "" for x in labels], dtype=object)
+    return {label: array == label for label in sorted({str(x) for x in labels if x is not None})}
+
+
+def _persona_order(masks: dict[str, np.ndarray]) -> list[str]:
+    known = [p.id for p in PERSONAS if p.id in masks]
+    return known + sorted(set(masks) - set(known))
+
+
+def _recommended_by_user(columns: _Columns, mask: np.ndarray) -> dict[str, set[str]]:
+    """user → recommended items of that user's first dialogue (by id) in ``mask``."""
+    corpus = columns.corpus
+    out: dict[str, set[str]] = {}
+    for i in sorted(np.flatnonzero(mask), key=lambda i: corpus.ids[i]):
+        out.setdefault(corpus.users[i], corpus.features[i].recommended)
+    return out
+
+
+#: Headline metrics shown side by side for teacher and student: name → path in a summary.
+SIDE_BY_SIDE = {
+    "dialogues": ("dialogues",),
+    "valid_share": ("valid_share",),
+    "target_recommended_share": ("target_recommended_share",),
+    "turns_mean": ("turns", "mean"),
+    "words_per_turn_mean": ("words_per_turn", "mean"),
+    "distinct_1": ("diversity", "distinct_1"),
+    "distinct_2": ("diversity", "distinct_2"),
+    "self_bleu": ("diversity", "self_bleu"),
+    "opening_distinct_share": ("diversity", "opening", "distinct_share"),
+    "unknown_item_rate": ("grounding", "unknown_item_rate"),
+    "not_in_catalog_rate": ("grounding", "not_in_catalog_rate"),
+    "title_instead_of_tag_rate": ("grounding", "title_instead_of_tag_rate"),
+    "cold_start_cites_history_share": ("grounding", "cold_start_cites_history_share"),
+    "unsupported_people_rate": ("grounding", "unsupported_people_rate"),
+}
+
+
+def _get(summary: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = summary
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def build_report(run: Path, self_bleu_pool: int = SELF_BLEU_POOL) -> dict[str, Any]:
+    """Every metric of the run's dialogues, overall and per persona / split / generator / role (JSON-ready)."""
+    run = Path(run)
+    catalog = _load_catalog(run)
+    corpus = _read(run, catalog)
+    columns = _Columns(corpus, self_bleu_pool)
+    everything = np.ones(columns.n, dtype=bool)
+
+    personas = _masks(corpus.personas)
+    splits = _masks(corpus.splits)
+    by_generator = {}
+    for label, mask in _masks(corpus.generators).items():
+        entry = {**corpus.generator_info[label], **columns.summary(mask)}
+        entry["by_persona"] = {p: columns.summary(mask & personas[p], heavy=False) for p in _persona_order(personas)}
+        by_generator[label] = entry
+
+    report: dict[str, Any] = {
+        "run": run.name,
+        "sources": {
+            "raw_files": sorted(str(p.relative_to(run)) for p in (run / "raw").glob(f"*/{RAW_NAME}")),
+            "build_plan": (run / PLAN_PATH).exists(),
+            "catalog_items": len(catalog.ids),
+            "skipped_records": len(corpus.skipped),
+            "skipped_examples": corpus.skipped[:10],
+            "self_bleu_pool": self_bleu_pool,
+        },
+        "overall": columns.summary(everything),
+        "by_persona": {p: columns.summary(personas[p]) for p in _persona_order(personas)},
+        "by_split": {s: columns.summary(splits[s]) for s in splits} if splits else None,
+        "by_generator": by_generator,
+        "teacher_vs_student": None,
+    }
+    roles = _masks(corpus.roles)
+    if all(role in roles for role in ROLE_ORDER):
+        summaries = {role: columns.summary(roles[role]) for role in ROLE_ORDER}
+        targets = {}
+        for user, target in zip(corpus.users, corpus.targets, strict=True):
+            targets.setdefault(user, target)
+        report["teacher_vs_student"] = {
+            "metrics": {
+                name: {role: _get(summaries[role], path) for role in ROLE_ORDER} for name, path in SIDE_BY_SIDE.items()
+            },
+            "by_persona": {
+                p: {
+                    role: {k: _get(s, (k,)) for k in ("dialogues", "valid_share", "target_recommended_share")}
+                    for role in ROLE_ORDER
+                    for s in [columns.summary(roles[role] & personas[p], heavy=False)]
+                }
+                for p in _persona_order(personas)
+            },
+            "agreement": agreement(
+                _recommended_by_user(columns, roles["teacher"]),
+                _recommended_by_user(columns, roles["student"]),
+                targets,
+            ),
+        }
+    return report
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def headline_markdown(report: dict[str, Any]) -> str:
+    """One row per generator: dialogues, valid %, target recommended %, turns, distinct-1/2, self-BLEU, unknown %."""
+    lines = [
+        "| generator | dialogues | valid % | target recommended % | turns (mean) | distinct-1 | distinct-2 "
+        "| self-BLEU | unknown-id % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = sorted(report["by_generator"].items())
+    if len(rows) != 1:
+        rows.append(("**all**", report["overall"]))
+    for label, s in rows:
+        div = s.get("diversity") or {}
+        lines.append(
+            f"| {label} | {s['dialogues']} | {_pct(s['valid_share'])} | {_pct(s['target_recommended_share'])} "
+            f"| {_num(s['turns']['mean'], 1)} | {_num(div.get('distinct_1'))} | {_num(div.get('distinct_2'))} "
+            f"| {_num(div.get('self_bleu'), 1)} | {_pct(s['grounding']['unknown_item_rate'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def persona_markdown(report: dict[str, Any]) -> str:
+    """One row per generator and persona: dialogues, valid %, target recommended %, turns, grounding rates."""
+    lines = [
+        "| generator | persona | dialogues | valid % | target recommended % | turns (mean) | unknown-id % "
+        "| title-for-tag % | cold-start cites history % |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, entry in sorted(report["by_generator"].items()):
+        for persona, s in entry["by_persona"].items():
+            if not s["dialogues"]:
+                continue
+            g = s["grounding"]
+            lines.append(
+                f"| {label} | {persona} | {s['dialogues']} | {_pct(s['valid_share'])} "
+                f"| {_pct(s['target_recommended_share'])} | {_num(s['turns']['mean'], 1)} "
+                f"| {_pct(g['unknown_item_rate'])} | {_pct(g['title_instead_of_tag_rate'])} "
+                f"| {_pct(g['cold_start_cites_history_share'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _side_by_side_markdown(report: dict[str, Any]) -> str:
+    tvs = report.get("teacher_vs_student")
+    if not tvs:
+        return ""
+    lines = ["| metric | teacher | student |", "|---|---:|---:|"]
+    for name, values in tvs["metrics"].items():
+        cells = [str(v) if isinstance(v, int) else _num(v) for v in (values["teacher"], values["student"])]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    a = tvs["agreement"]
+    lines.append(
+        f"\nAgreement on {a['users']} users with both: mean Jaccard of recommended items "
+        f"{_num(a['jaccard_mean'])}, both recommend the target {_pct(a['both_recommend_target'])} %."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def report_markdown(report: dict[str, Any], figure_dir: str = "figures") -> str:
+    """The whole ``report.md``: headline, per-persona table, teacher vs student, problems, figures."""
+    parts = [f"# Dialogue quality report: {report['run']}\n", headline_markdown(report)]
+    parts += ["\n## Per persona\n", persona_markdown(report)]
+    if report.get("by_split"):
+        lines = [
+            "| split | dialogues | valid % | target recommended % | distinct-2 | self-BLEU |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for split, s in report["by_split"].items():
+            lines.append(
+                f"| {split} | {s['dialogues']} | {_pct(s['valid_share'])} | {_pct(s['target_recommended_share'])} "
+                f"| {_num(s['diversity']['distinct_2'])} | {_num(s['diversity']['self_bleu'], 1)} |"
+            )
+        parts += ["\n## Per split\n", "\n".join(lines) + "\n"]
+    side = _side_by_side_markdown(report)
+    if side:
+        parts += ["\n## Teacher vs student\n", side]
+    problems = report["overall"]["problems"]
+    if problems:
+        lines = ["| problem | share of dialogues % |", "|---|---:|"]
+        lines += [
+            f"| {name} | {_pct(share)} |" for name, share in sorted(problems.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        parts += ["\n## Problems\n", "\n".join(lines) + "\n"]
+    parts.append("\n## Figures\n")
+    parts += [f"![{name}]({figure_dir}/{name})\n" for name in figures.FIGURES]
+    parts.append("\nMetric definitions: `dataset_card/metrics.py`.\n")
+    return "\n".join(parts)
+
+
+def summary_line(report: dict[str, Any], out: Path) -> str:
+    o = report["overall"]
+    return (
+        f"report: {o['dialogues']} dialogues ({o['valid']} valid, {_pct(o['valid_share'])} %) from "
+        f"{len(report['by_generator'])} generator(s); skipped {report['sources']['skipped_records']} bad records "
+        f"→ {out} (report.json, report.md, {len(figures.FIGURES)} figures)"
+    )
+
+
+def write_report(report: dict[str, Any], out: Path) -> None:
+    """report.json, report.md and figures/*.png under ``out`` (each written atomically)."""
+    write_bytes(out / "report.json", orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    for name, png in figures.render_all(report).items():
+        write_bytes(out / "figures" / name, png)
+    write_text(out / "report.md", report_markdown(report))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.self_bleu_pool < 2:
+        raise StageError("--self-bleu-pool must be at least 2")
+    out: Path = args.out or args.run / REPORT_DIR
+    report = build_report(args.run, self_bleu_pool=args.self_bleu_pool)
+    write_report(report, out)
+    print(headline_markdown(report))
+    line = summary_line(report, out)
+    print(line)
+    record_stage(
+        args.run,
+        "report",
+        {"out": str(out), "dialogues": report["overall"]["dialogues"], "skipped": report["sources"]["skipped_records"]},
+    )
+    return 0
