@@ -36,6 +36,7 @@ demo: setup
 		--adapter $(RUN)/student --max-new-tokens 128 --backend-arg enforce_eager=true \
 		--backend-arg max_model_len=4096 --backend-arg dtype=float32
 	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student
+	$(BIN)/distillrecdial report --run $(RUN)
 	$(BIN)/distillrecdial export-crslab --run $(RUN) --out $(RUN)/crslab
 	$(BIN)/distillrecdial push $(RUN)/hub --repo-id planeB/DistillRecDial --dry-run
 

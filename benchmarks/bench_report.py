@@ -29,7 +29,9 @@ from dataset_card.report import build_report, headline_markdown, write_report  #
 
 def synthetic_run(source: Path, run: Path, n: int) -> None:
     """``run`` with ``source``'s catalog and ``n`` copies (round robin) of its teacher records."""
-    records = [orjson.loads(line) for line in (source / "raw" / "teacher" / "dialogues.jsonl").read_bytes().splitlines()]
+    records = [
+        orjson.loads(line) for line in (source / "raw" / "teacher" / "dialogues.jsonl").read_bytes().splitlines()
+    ]
     if not records:
         raise SystemExit(f"no teacher records in {source}")
     run.mkdir(parents=True, exist_ok=True)

@@ -19,11 +19,13 @@ from datasets import load_dataset
 
 from builder.hub_folder import config_datasets, staging_dir, swap_in, write_parquet
 from builder.plan import default_roles, make_plan, write_plan
+from dataset_card.figures import render_all
 from dataset_card.render import card_metadata, render_card
+from dataset_card.report import build_report, headline_markdown, persona_markdown
 from dataset_card.stats import card_stats
 from distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS
 from generation.generate import ROLES
-from pipeline.atomic import write_text
+from pipeline.atomic import write_bytes, write_text
 from pipeline.errors import StageError
 from pipeline.manifest import read_manifest, record_stage
 
@@ -60,12 +62,19 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stats = card_stats(plan, built["items"]["train"].num_rows, built["kg"]["train"].num_rows)
+    quality = build_report(run)  # measured on the same plan: the card's quality tables and figures
+    figures = render_all(quality)
+    for name, png in figures.items():
+        write_bytes(staging / "figures" / name, png)
     k = read_manifest(run).get("stages", {}).get("prepare", {}).get("parameters", {}).get("k", 12)
     context = {
         "s": stats,
         "repo_id": args.repo_id,
         "k": k,
         "citation": _CITATION,
+        "quality": headline_markdown(quality),
+        "quality_personas": persona_markdown(quality),
+        "figures": sorted(figures),
         "configs": [
             {
                 "name": name,

@@ -40,6 +40,14 @@ def _generators(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return sorted(report.get("by_generator", {}).items())
 
 
+def _finish(fig: Any, ax: Any, series: int) -> None:
+    """Legend under the axes (it never hides a bar), then a tight layout."""
+    if series:
+        handles, labels = ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=1, fontsize=6, frameon=False)
+    fig.tight_layout(rect=(0, min(0.07 * series, 0.5), 1, 1))
+
+
 def _bar_positions(groups: int, series: int) -> tuple[list[list[float]], float]:
     width = 0.8 / max(series, 1)
     return [[g + (s - (series - 1) / 2) * width for g in range(groups)] for s in range(series)], width
@@ -50,7 +58,7 @@ def turns_histogram(report: dict[str, Any]) -> bytes:
     generators = _generators(report)
     turns = sorted({int(k) for _, g in generators for k in g["turns"]["histogram"]}) or [0]
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(5, 3))
+        fig, ax = plt.subplots(figsize=(5, 3.5))
         positions, width = _bar_positions(len(turns), len(generators))
         for (label, entry), xs in zip(generators, positions, strict=True):
             histogram = entry["turns"]["histogram"]
@@ -59,9 +67,7 @@ def turns_histogram(report: dict[str, Any]) -> bytes:
         ax.set_xlabel("turns per dialogue")
         ax.set_ylabel("dialogues")
         ax.set_title("Turns per dialogue")
-        if generators:
-            ax.legend(fontsize=6)
-        fig.tight_layout()
+        _finish(fig, ax, len(generators))
         return _png(fig)
 
 
@@ -70,7 +76,7 @@ def persona_bars(report: dict[str, Any]) -> bytes:
     generators = _generators(report)
     personas = [p.id for p in PERSONAS]
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.5), sharey=True)
         positions, width = _bar_positions(len(personas), len(generators))
         for ax, (key, title) in zip(
             axes, (("valid_share", "Valid share"), ("target_recommended_share", "Target recommended")), strict=True
@@ -82,9 +88,7 @@ def persona_bars(report: dict[str, Any]) -> bytes:
             ax.set_ylim(0, 1)
             ax.set_title(title)
         axes[0].set_ylabel("share of dialogues")
-        if generators:
-            axes[1].legend(fontsize=6)
-        fig.tight_layout()
+        _finish(fig, axes[0], len(generators))
         return _png(fig)
 
 
@@ -93,7 +97,7 @@ def distinct_bars(report: dict[str, Any]) -> bytes:
     generators = _generators(report)
     orders = ["distinct_1", "distinct_2", "distinct_3", "distinct_4"]
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(5, 3))
+        fig, ax = plt.subplots(figsize=(5, 3.5))
         positions, width = _bar_positions(len(orders), len(generators))
         for (label, entry), xs in zip(generators, positions, strict=True):
             ax.bar(xs, [entry["diversity"].get(o) or 0.0 for o in orders], width=width, label=label)
@@ -101,9 +105,7 @@ def distinct_bars(report: dict[str, Any]) -> bytes:
         ax.set_ylim(0, 1)
         ax.set_ylabel("distinct n-grams / n-grams")
         ax.set_title("Lexical diversity")
-        if generators:
-            ax.legend(fontsize=6)
-        fig.tight_layout()
+        _finish(fig, ax, len(generators))
         return _png(fig)
 
 

@@ -38,7 +38,8 @@ grounding
     Per tag *mention* (every ``<id_…>`` occurrence in the turns): the share not among the items the prompt
     showed (``unknown``) and the share not in the catalog (``not_in_catalog``). Titles written instead of
     tags: spans :func:`generation.title_tags.find_titles` finds for the prompt's own items (target +
-    history), reported per dialogue and per item mention (titles / (titles + tags)). Cold-start citing
+    history), reported per dialogue and per item mention (titles / (titles + tags)); the report searches a
+    hashed sample of the dialogues (about 5000) for them, since matching is slow. Cold-start citing
     history: share of cold-start dialogues whose turns cite a tag of the user's history. Unsupported people:
     actor and director names of the catalog (two or more words, matched on whole tokens) named in the
     dialogue but absent from the prompt's text, per person mention and per dialogue.
@@ -55,7 +56,7 @@ import itertools
 import re
 import statistics
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,9 +95,11 @@ _TOKEN = re.compile(r"<id_[a-z0-9]+>|[^\W_]+(?:['’][^\W_]+)*")
 _TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _ARTICLES = {"the", "a", "an"}
-#: Words find_titles reads as sequel numbers (``Part II`` = ``Part 2`` = ``Part Two``).
-_NUMBER_WORDS = {"ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"}
-_NUMBER_WORDS |= {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+#: Words find_titles reads as sequel numbers (``Part II`` = ``Part 2`` = ``Part Two``), by their digits.
+_ROMAN = ["ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
+_NUMERALS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+_SPELLINGS = {str(n): {str(n), r, w} for n, (r, w) in enumerate(zip(_ROMAN, _NUMERALS, strict=True), start=2)}
+_NUMBER_WORDS = {w: d for d, spellings in _SPELLINGS.items() for w in spellings if not w.isdigit()}
 
 
 def ratio(numerator: float, denominator: float, digits: int = 4) -> float | None:
@@ -122,15 +125,14 @@ class NgramIndex:
 
     def __init__(self, max_n: int = MAX_N) -> None:
         self.max_n = max_n
-        self.vocab: dict[str, int] = {}
+        self.vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)  # token → id, new ids on demand
         self._ids: list[int] = []
         self._lengths: list[int] = []
         self._grams: list[tuple[np.ndarray, np.ndarray, int]] = []  # per n: (positions' utterance, gram id, U)
 
     def add(self, tokens: Sequence[str]) -> list[int]:
         """Append one utterance; return its token ids."""
-        vocab = self.vocab
-        ids = [vocab.setdefault(t, len(vocab)) for t in tokens]
+        ids = list(map(self.vocab.__getitem__, tokens))
         self._ids.extend(ids)
         self._lengths.append(len(ids))
         return ids
@@ -155,11 +157,11 @@ class NgramIndex:
             previous = gram[:keep]  # id of the (n-1)-gram starting at each position
             key = previous * vocab_size + tokens[n - 1 : n - 1 + keep]
             key[~inside] = -1
-            uniques, dense = np.unique(key, return_inverse=True)
-            offset = 1 if len(uniques) and uniques[0] == -1 else 0
-            gram = dense.astype(np.int64) - offset  # -1 marks positions without an n-gram
+            dense, count = _dense_rank(key)
+            offset = 1 if not inside.all() else 0  # key -1 (no n-gram) ranks first
+            gram = dense - offset  # -1 marks positions without an n-gram
             positions = gram >= 0
-            self._grams.append((utterance[:keep][positions], gram[positions], len(uniques) - offset))
+            self._grams.append((utterance[:keep][positions], gram[positions], count - offset))
             gram = np.where(positions, gram, 0)  # keep indexable for the next order (masked by ``inside``)
         self._ids, self._lengths = [], []
         return self
@@ -182,6 +184,16 @@ class NgramIndex:
             unique, total = self.counts(n, utterances)
             out[f"distinct_{n}"] = ratio(unique, total)
         return out
+
+
+def _dense_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """0-based dense ranks of ``values`` (equal values, equal rank) and the number of distinct values."""
+    if not len(values):
+        return values.astype(np.int64), 0
+    import polars as pl
+
+    ranks = pl.Series(values).rank("dense").to_numpy().astype(np.int64) - 1
+    return ranks, int(ranks.max()) + 1
 
 
 def _index(utterances: Iterable[str], max_n: int) -> NgramIndex:
@@ -390,7 +402,7 @@ class TitleMatcher:
     A title can only match (exactly or as a near miss) where a word starts like the title's first word (or,
     for "The X Y", like X) and a word ends like its last word (find_titles compares the first and last three
     letters of a window); turns whose folded text lacks those letters for every candidate are skipped.
-    Titles whose first or last word is a sequel number or shorter than two letters are always checked.
+    Titles whose first word is a number or a single letter are always checked.
     """
 
     def __init__(self, catalog: dict[str, Candidate]) -> None:
@@ -403,10 +415,12 @@ class TitleMatcher:
             words = [w for w in words if w]
             # find_titles tries the full title and, for "The X Y", "X Y": a hit starts like one of them.
             heads = words[:1] + (words[1:2] if len(words) > 2 and words[0] in _ARTICLES else [])
-            # Sequel numbers and very short words are normalised in ways a substring test cannot see.
-            edges = [*heads, *words[-1:]]
-            unsafe = not heads or any(len(w) < 2 or not w.isalpha() or w in _NUMBER_WORDS for w in edges)
-            stem = (tuple(sorted({w[:3] for w in heads})), words[-1][-3:]) if not unsafe else None
+            # A first word that is a number or a single letter is normalised in ways a substring test cannot see.
+            unsafe = not heads or any(len(w) < 2 or not w.isalpha() or w in _NUMBER_WORDS for w in heads)
+            last = _NUMBER_WORDS.get(words[-1], words[-1]) if words else ""
+            # A sequel number may be written as digits, a roman numeral or a word: any spelling will do.
+            tails = tuple(sorted(_SPELLINGS.get(last, {last if last.isdigit() else last[-3:]})))
+            stem = None if unsafe or not all(tails) else (tuple(sorted({w[:3] for w in heads})), tails)
             self._stems[candidate.item_id] = stem
         return self._stems[candidate.item_id]
 
@@ -420,7 +434,7 @@ class TitleMatcher:
             text = turn["content"]
             folded = _fold(text).replace("'", "").replace("’", "")
             if any(
-                stem is None or (stem[1] in folded and any(s in folded for s in stem[0]))
+                stem is None or (any(t in folded for t in stem[1]) and any(h in folded for h in stem[0]))
                 for stem in map(self._stem, candidates)
             ):
                 found += len(find_titles(text, candidates))
@@ -448,7 +462,9 @@ class PeopleIndex:
 
     def find(self, tokens: Sequence[str]) -> list[str]:
         """Names (normalised, in order, repeats kept) written in a token list; longest match wins."""
-        found = []
+        found: list[str] = []
+        if self.first.isdisjoint(tokens):
+            return found
         i, size = 0, len(tokens)
         while i < size:
             if tokens[i] in self.first:
@@ -463,11 +479,19 @@ class PeopleIndex:
 
 
 def unsupported_people(mentioned: Sequence[str], prompt_text: str) -> int:
-    """How many of the ``mentioned`` (normalised) names do not occur in ``prompt_text`` as whole words."""
+    """How many of the ``mentioned`` (normalised) names do not occur in ``prompt_text``.
+
+    A name occurs when it is in the lowercased prompt literally, or word by word (``rhys davies`` in
+    ``Rhys-Davies``).
+    """
     if not mentioned:
         return 0
-    haystack = " " + " ".join(_WORD.findall(prompt_text.lower())) + " "
-    return sum(f" {name} " not in haystack for name in mentioned)
+    lowered = prompt_text.lower()
+    missing = [name for name in mentioned if name not in lowered]
+    if not missing:
+        return 0
+    haystack = " " + " ".join(_WORD.findall(lowered)) + " "
+    return sum(f" {name} " not in haystack for name in missing)
 
 
 def agreement(
@@ -506,7 +530,7 @@ class DialogueFeatures:
     tag_mentions: int
     unknown: int
     not_in_catalog: int
-    titles: int
+    titles: int | None
     cold_start: bool
     cites_history: bool
     people: int
@@ -519,44 +543,62 @@ def dialogue_features(
     catalog_ids: set[str] | dict[str, Any],
     titles: TitleMatcher,
     people: PeopleIndex,
+    check_titles: bool = True,
 ) -> DialogueFeatures:
-    """Features of one raw record; its turns' tokens are added to ``index`` (one utterance per turn)."""
+    """Features of one raw record; its turns' tokens are added to ``index`` (one utterance per turn).
+
+    Same definitions as :func:`recommendation_info`, :func:`tag_grounding` and :func:`unsupported_people`,
+    computed in one pass over the turns. ``check_titles=False`` leaves ``titles`` as ``None`` (not checked).
+    """
     turns = record.get("turns") or []
+    target = record["target_item"]
+    prompt = record.get("prompt") or []
+    shown = set(_TAG.findall(prompt[-1]["content"])) if prompt else set()
     words, opening, opening_turn, named = [], None, None, []
+    named_items: set[str] = set()
+    recommended: set[str] = set()
+    position = None
+    assistant_turn = mentions = unknown = missing = 0
     for number, turn in enumerate(turns):
-        tokens = tokenize(turn["content"])
+        content = turn["content"]
+        tokens = tokenize(content)
         ids = index.add(tokens)
         words.append(len(ids))
-        if opening is None and turn["role"] == "user":
+        is_user = turn["role"] == "user"
+        if opening is None and is_user:
             opening, opening_turn = tuple(ids), number
         if people.names:
             named.extend(people.find(tokens))
-    target = record["target_item"]
-    recommended, position, items = recommendation_info(turns, target)
-    prompt = record.get("prompt") or []
-    facts = prompt[-1]["content"] if prompt else ""
-    shown = set(_TAG.findall(facts))
-    mentions, unknown, missing = tag_grounding(turns, shown, catalog_ids)
+        tags = _TAG.findall(content) if "<id_" in content else []
+        if turn["role"] == "assistant":
+            assistant_turn += 1
+            fresh = {t for t in tags if t not in named_items}
+            if target in fresh and position is None:
+                position = assistant_turn
+            recommended |= fresh
+        for item in tags:
+            unknown += item not in shown
+            missing += item not in catalog_ids
+        mentions += len(tags)
+        named_items.update(tags)
     history = [h["item_id"] for h in record.get("history") or []]
     cold = record["persona"] in COLD_START
-    cited = {i for turn in turns for i in _TAG.findall(turn["content"])}
-    problems = list(record.get("problems") or [])
     return DialogueFeatures(
         valid=bool(record.get("valid")),
-        problems=problems,
+        problems=list(record.get("problems") or []),
         turns=len(turns),
         words=words,
         opening=opening,
         opening_turn=opening_turn,
-        target_recommended=recommended,
+        target_recommended=position is not None,
         position=position,
-        recommended=items,
+        recommended=recommended,
         tag_mentions=mentions,
         unknown=unknown,
         not_in_catalog=missing,
-        titles=titles.count(turns, [target, *history]) if turns else 0,
+        titles=(titles.count(turns, [target, *history]) if turns else 0) if check_titles else None,
         cold_start=cold,
-        cites_history=cold and bool(cited & set(history)),
+        cites_history=cold and not named_items.isdisjoint(history),
         people=len(named),
         unsupported=unsupported_people(named, " ".join(m["content"] for m in prompt)),
     )

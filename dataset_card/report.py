@@ -12,6 +12,7 @@ roles exist, teacher and student side by side with their agreement on recommende
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ PLAN_PATH = Path("build") / "plan.jsonl"
 ITEMS_PATH = "items.parquet"
 WORD_BINS = [0, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100]
 ROLE_ORDER = ("teacher", "student")
+TITLE_SAMPLE = 5000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=SELF_BLEU_POOL,
         help="dialogues per group sampled (by hashed id) for self-BLEU (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--title-sample",
+        type=int,
+        default=TITLE_SAMPLE,
+        help="about how many dialogues (by hashed id) are searched for titles written instead of tags "
+        "(default: %(default)s; 0 = none)",
     )
 
 
@@ -138,15 +147,22 @@ class _Corpus:
     first_turn: list[int] = field(default_factory=list)
 
 
-def _read(run: Path, catalog: _Catalog) -> _Corpus:
+def _hash64(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(str(key).encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def _read(run: Path, catalog: _Catalog, title_sample: int) -> _Corpus:
     files = sorted((run / "raw").glob(f"*/{RAW_NAME}"))
     if not files:
         raise StageError(f"no raw dialogues in {run / 'raw'} (expected raw/<role>/{RAW_NAME}); run generate first")
     plan = _load_plan(run)
     corpus = _Corpus()
     titles = TitleMatcher(catalog.titles)
-    for path in files:
-        lines = path.read_bytes().splitlines()
+    contents = [path.read_bytes().splitlines() for path in files]
+    total = sum(len(lines) for lines in contents)
+    # Titles are looked for in a hashed sample of about ``title_sample`` dialogues (find_titles is slow).
+    threshold = (1 << 64) if total <= title_sample else (title_sample << 64) // max(total, 1)
+    for path, lines in zip(files, contents, strict=True):
         for number, line in enumerate(tqdm(lines, desc=f"report {path.parent.name}", unit="dlg", disable=None), 1):
             if not line.strip():
                 continue
@@ -159,7 +175,8 @@ def _read(run: Path, catalog: _Catalog) -> _Corpus:
                 else:
                     split = None
                 start = len(corpus.index)
-                features = dialogue_features(record, corpus.index, catalog.ids, titles, catalog.people)
+                sampled = _hash64(record["dialogue_id"]) < threshold
+                features = dialogue_features(record, corpus.index, catalog.ids, titles, catalog.people, sampled)
             except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
                 corpus.skipped.append(f"{path}:{number}: {type(err).__name__}: {err}")
                 continue
@@ -193,6 +210,7 @@ class _Columns:
         f = corpus.features
         self.corpus = corpus
         self.pool = pool
+        self.bleu_cache: dict[str, list[str]] = {}
         self.n = len(f)
         self.valid = np.fromiter((x.valid for x in f), dtype=bool, count=self.n)
         self.turns = np.fromiter((x.turns for x in f), dtype=np.int64, count=self.n)
@@ -202,7 +220,8 @@ class _Columns:
         self.mentions = np.fromiter((x.tag_mentions for x in f), dtype=np.int64, count=self.n)
         self.unknown = np.fromiter((x.unknown for x in f), dtype=np.int64, count=self.n)
         self.missing = np.fromiter((x.not_in_catalog for x in f), dtype=np.int64, count=self.n)
-        self.titles = np.fromiter((x.titles for x in f), dtype=np.int64, count=self.n)
+        self.titles = np.fromiter((x.titles or 0 for x in f), dtype=np.int64, count=self.n)
+        self.title_checked = np.fromiter((x.titles is not None for x in f), dtype=bool, count=self.n)
         self.cold = np.fromiter((x.cold_start for x in f), dtype=bool, count=self.n)
         self.cites = np.fromiter((x.cites_history for x in f), dtype=bool, count=self.n)
         self.people = np.fromiter((x.people for x in f), dtype=np.int64, count=self.n)
@@ -222,6 +241,7 @@ class _Columns:
         turn_mask = mask[self.turn_owner]
         hit = mask & self.target
         cold = mask & self.cold
+        checked = mask & self.title_checked
         out: dict[str, Any] = {
             "dialogues": n,
             "valid": int((mask & self.valid).sum()),
@@ -239,9 +259,10 @@ class _Columns:
                 "tag_mentions": int(self.mentions[mask].sum()),
                 "unknown_item_rate": ratio(int(self.unknown[mask].sum()), int(self.mentions[mask].sum())),
                 "not_in_catalog_rate": ratio(int(self.missing[mask].sum()), int(self.mentions[mask].sum())),
-                "title_instead_of_tag_dialogue_share": ratio(int((self.titles[mask] > 0).sum()), n),
+                "title_checked_dialogues": int(checked.sum()),
+                "title_instead_of_tag_dialogue_share": ratio(int((self.titles[checked] > 0).sum()), int(checked.sum())),
                 "title_instead_of_tag_rate": ratio(
-                    int(self.titles[mask].sum()), int(self.titles[mask].sum() + self.mentions[mask].sum())
+                    int(self.titles[checked].sum()), int(self.titles[checked].sum() + self.mentions[checked].sum())
                 ),
                 "cold_start_dialogues": int(cold.sum()),
                 "cold_start_cites_history_share": ratio(int((cold & self.cites).sum()), int(cold.sum())),
@@ -256,7 +277,10 @@ class _Columns:
             diversity: dict[str, Any] = dict(index.distinct(turn_mask))
             diversity["vocabulary_size"] = index.counts(1, turn_mask)[0]
             diversity["self_bleu"] = self_bleu(
-                [self.corpus.texts[i] for i in chosen], [self.corpus.ids[i] for i in chosen], pool=self.pool
+                [self.corpus.texts[i] for i in chosen],
+                [self.corpus.ids[i] for i in chosen],
+                pool=self.pool,
+                cache=self.bleu_cache,
             )
             distinct_openings = len({features[i].opening for i in chosen if features[i].opening is not None})
             diversity["opening"] = {
@@ -274,9 +298,12 @@ def _masks(labels: list[Any]) -> dict[Any, np.ndarray]:
     return {label: array == label for label in sorted({str(x) for x in labels if x is not None})}
 
 
-def _persona_order(masks: dict[str, np.ndarray]) -> list[str]:
-    known = [p.id for p in PERSONAS if p.id in masks]
-    return known + sorted(set(masks) - set(known))
+def _persona_masks(personas: list[str]) -> dict[str, np.ndarray]:
+    """A mask per persona: the five of DESIGN first (empty ones too, so tables line up), then any other."""
+    masks = _masks(personas)
+    known = [p.id for p in PERSONAS]
+    empty = np.zeros(len(personas), dtype=bool)
+    return {p: masks.get(p, empty) for p in known} | {p: masks[p] for p in sorted(set(masks) - set(known))}
 
 
 def _recommended_by_user(columns: _Columns, mask: np.ndarray) -> dict[str, set[str]]:
@@ -314,20 +341,24 @@ def _get(summary: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def build_report(run: Path, self_bleu_pool: int = SELF_BLEU_POOL) -> dict[str, Any]:
-    """Every metric of the run's dialogues, overall and per persona / split / generator / role (JSON-ready)."""
+def build_report(run: Path, self_bleu_pool: int = SELF_BLEU_POOL, title_sample: int = TITLE_SAMPLE) -> dict[str, Any]:
+    """Every metric of the run's dialogues, overall and per persona / split / generator / role (JSON-ready).
+
+    Self-BLEU uses at most ``self_bleu_pool`` dialogues per group, titles-instead-of-tags at most about
+    ``title_sample`` dialogues of the run (both chosen by a hash of the dialogue id, so deterministic).
+    """
     run = Path(run)
     catalog = _load_catalog(run)
-    corpus = _read(run, catalog)
+    corpus = _read(run, catalog, title_sample)
     columns = _Columns(corpus, self_bleu_pool)
     everything = np.ones(columns.n, dtype=bool)
 
-    personas = _masks(corpus.personas)
+    personas = _persona_masks(corpus.personas)
     splits = _masks(corpus.splits)
     by_generator = {}
     for label, mask in _masks(corpus.generators).items():
         entry = {**corpus.generator_info[label], **columns.summary(mask)}
-        entry["by_persona"] = {p: columns.summary(mask & personas[p], heavy=False) for p in _persona_order(personas)}
+        entry["by_persona"] = {p: columns.summary(mask & personas[p], heavy=False) for p in personas}
         by_generator[label] = entry
 
     report: dict[str, Any] = {
@@ -339,9 +370,10 @@ def build_report(run: Path, self_bleu_pool: int = SELF_BLEU_POOL) -> dict[str, A
             "skipped_records": len(corpus.skipped),
             "skipped_examples": corpus.skipped[:10],
             "self_bleu_pool": self_bleu_pool,
+            "title_sample": title_sample,
         },
         "overall": columns.summary(everything),
-        "by_persona": {p: columns.summary(personas[p]) for p in _persona_order(personas)},
+        "by_persona": {p: columns.summary(personas[p]) for p in personas},
         "by_split": {s: columns.summary(splits[s]) for s in splits} if splits else None,
         "by_generator": by_generator,
         "teacher_vs_student": None,
@@ -362,7 +394,7 @@ def build_report(run: Path, self_bleu_pool: int = SELF_BLEU_POOL) -> dict[str, A
                     for role in ROLE_ORDER
                     for s in [columns.summary(roles[role] & personas[p], heavy=False)]
                 }
-                for p in _persona_order(personas)
+                for p in personas
             },
             "agreement": agreement(
                 _recommended_by_user(columns, roles["teacher"]),
@@ -493,7 +525,7 @@ def run(args: argparse.Namespace) -> int:
     if args.self_bleu_pool < 2:
         raise StageError("--self-bleu-pool must be at least 2")
     out: Path = args.out or args.run / REPORT_DIR
-    report = build_report(args.run, self_bleu_pool=args.self_bleu_pool)
+    report = build_report(args.run, self_bleu_pool=args.self_bleu_pool, title_sample=max(args.title_sample, 0))
     write_report(report, out)
     print(headline_markdown(report))
     line = summary_line(report, out)

@@ -174,3 +174,16 @@ def test_the_built_folder_exports_to_crslab(built, capsys):
     test = orjson.loads((out / "test_data.json").read_bytes())
     hub = load_dataset(str(built / "hub"), "crslab")["test"]
     assert len(test) == hub.num_rows
+
+
+def test_the_card_embeds_the_measured_quality_table_and_figures(built):
+    from dataset_card.report import build_report, headline_markdown
+
+    card = (built / "hub" / "README.md").read_text()
+    assert "## Quality, measured" in card
+    assert headline_markdown(build_report(built)) in card
+    assert "| teacher/template/distillrecdial-template-v1 | 103 |" in card
+    for name in ("turns_histogram.png", "persona_bars.png", "distinct_n.png"):
+        png = (built / "hub" / "figures" / name).read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+        assert f"](figures/{name})" in card
