@@ -12,7 +12,7 @@ from pipeline.errors import StageError
 
 def _stages() -> dict[str, tuple[ModuleType, str]]:
     """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
-    from builder import build, export_crslab, push
+    from builder import build, export_crslab, import_release, push
     from dataset_card import report
     from generation import distill, generate, merge, prepare
 
@@ -27,6 +27,7 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
         "build": (build, "raw dialogues → validated, split configs (raw, sft, crslab, items, kg) → Hub-ready folder"),
         "push": (push, "upload a built Hub folder to a dataset repo in one commit (token from env or HF login)"),
         "export-crslab": (export_crslab, "the built crslab, items and kg configs → CRSLab's dataset files"),
+        "import-release": (import_release, "the first DistillRecDial release's files → raw records and sft rows"),
         "report": (report, "raw dialogues → quality metrics per persona, split and generator → RUN/report/"),
     }
 
