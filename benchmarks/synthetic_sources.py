@@ -520,7 +520,7 @@ def _codes(rng: np.random.Generator, n: int, width: int, prefix: str, taken: set
 
 
 def _b62(seed_text: str, n: int = 27) -> str:
-    """Stable TMDB-looking path token from text (hashlib, never `hash()`)."""
+    """Stable TMDB-looking path token from text (hashlib, never the salted built-in hash)."""
     digest = int.from_bytes(hashlib.sha256(seed_text.encode()).digest(), "big")
     chars = []
     for _ in range(n):

@@ -97,7 +97,7 @@ def generator_info(backend: str, role: str, spec: ModelSpec, sampling: Sampling)
 
 
 def dialogue_id(user_id: str, persona: str, generator: dict[str, Any]) -> str:
-    """Stable id of a dialogue: user, persona and generator (never Python's salted ``hash()``)."""
+    """Stable id of a dialogue: user, persona and generator (never Python's salted built-in hash)."""
     who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
     return hashlib.sha256(f"{user_id}\x1f{persona}\x1f{who}".encode()).hexdigest()[:20]
 

@@ -33,7 +33,7 @@ def item_tag(item_id: str) -> str:
 
 
 def prompt_id(user_id: str, persona: str) -> str:
-    """Stable id of a (user, persona) prompt: a SHA-256 prefix, never Python's salted ``hash()``."""
+    """Stable id of a (user, persona) prompt: a SHA-256 prefix, never Python's salted built-in hash."""
     return hashlib.sha256(f"{user_id}\x1f{persona}".encode()).hexdigest()[:16]
 
 
