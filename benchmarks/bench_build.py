@@ -24,23 +24,16 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generation.prepare import PrepareConfig, prepare  # noqa: E402
+from sample_run import sample_config  # noqa: E402
+
+from generation.prepare import prepare  # noqa: E402
 from generation.raw_store import MERGED_NAME, read_records  # noqa: E402
 from pipeline.cli import main as cli  # noqa: E402
-
-SAMPLE = ROOT / "data" / "sample"
 
 
 def synthetic_run(run: Path, n: int) -> int:
     """A run folder with ``n`` raw teacher dialogues over the sample's catalog."""
-    prepare(
-        PrepareConfig(
-            str(SAMPLE / "Movies_and_TV.jsonl"),
-            str(SAMPLE / "meta_Movies_and_TV.jsonl"),
-            str(SAMPLE / "tmdb_movies.json"),
-            run,
-        )
-    )
+    prepare(sample_config(run))
     assert cli(["generate", "--run", str(run), "--role", "teacher"]) == 0
     merged = run / "raw" / "teacher" / MERGED_NAME
     base = list(read_records(merged))

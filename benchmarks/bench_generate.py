@@ -22,12 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
+from sample_run import sample_config  # noqa: E402
+
 from generation.backends import ModelSpec, Sampling, make_backend  # noqa: E402
 from generation.generate import release_engines  # noqa: E402
-from generation.prepare import PROMPTS_FILE, PrepareConfig, prepare  # noqa: E402
+from generation.prepare import PROMPTS_FILE, prepare  # noqa: E402
 from generation.tiny_model import build_tiny_model, run_texts  # noqa: E402
 
-SAMPLE = ROOT / "data" / "sample"
 ENGINE_OPTIONS = {
     "vllm": {"enforce_eager": True, "max_model_len": 4096, "dtype": "float32", "seed": 0},
     "transformers": {"dtype": "float32"},
@@ -62,14 +63,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
-        prepare(
-            PrepareConfig(
-                str(SAMPLE / "Movies_and_TV.jsonl"),
-                str(SAMPLE / "meta_Movies_and_TV.jsonl"),
-                str(SAMPLE / "tmdb_movies.json"),
-                run,
-            )
-        )
+        prepare(sample_config(run))
         model = build_tiny_model(Path(tmp) / "tiny", run_texts(run))
         prompts = [orjson.loads(x) for x in (run / PROMPTS_FILE).read_bytes().splitlines()][: args.prompts]
         sampling = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=args.max_new_tokens, seed=0)

@@ -11,20 +11,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
+from benchmarks.sample_run import sample_config
 from generation.prepare import PrepareConfig, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample"
-
-
-def sample_config(out: Path, **overrides) -> PrepareConfig:
-    return PrepareConfig(
-        reviews=str(SAMPLE / "Movies_and_TV.jsonl"),
-        meta=str(SAMPLE / "meta_Movies_and_TV.jsonl"),
-        tmdb=str(SAMPLE / "tmdb_movies.json"),
-        out=out,
-        **overrides,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -199,17 +189,29 @@ def assert_raw_record(record: dict) -> None:
 
 
 @pytest.fixture(scope="session")
-def distilled_run(sample_run, tmp_path_factory) -> Path:
-    """The sample after `generate` (template teacher) and `distill`: what a student trains on."""
+def teacher_run(sample_run, tmp_path_factory) -> Path:
+    """The sample after `generate` with the template teacher (prompts and items copied, nothing else)."""
     import shutil
 
     from generation.prepare import ITEMS_FILE, PROMPTS_FILE
     from pipeline.cli import main
 
-    run = tmp_path_factory.mktemp("distilled") / "run"
+    run = tmp_path_factory.mktemp("teacher") / "run"
     run.mkdir()
     for name in (PROMPTS_FILE, ITEMS_FILE):
         shutil.copy(sample_run / name, run / name)
     assert main(["generate", "--run", str(run), "--role", "teacher"]) == 0
+    return run
+
+
+@pytest.fixture(scope="session")
+def distilled_run(teacher_run, tmp_path_factory) -> Path:
+    """The teacher run after `distill`: what a student trains on."""
+    import shutil
+
+    from pipeline.cli import main
+
+    run = tmp_path_factory.mktemp("distilled") / "run"
+    shutil.copytree(teacher_run, run)
     assert main(["distill", "--run", str(run)]) == 0
     return run

@@ -12,6 +12,7 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
+from builder.crslab_export import SPLIT_FILES
 from builder.features import FEATURES
 from builder.rows import REC_CLOSE, REC_OPEN, sft_row
 from builder.splits import DEFAULT_FRACTIONS, SPLITS, assign_splits, quota
@@ -159,10 +160,7 @@ def test_the_built_folder_exports_to_crslab(built, capsys):
     out = built / "crslab"
     assert main(["export-crslab", "--run", str(built), "--out", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {
-        "train_data.json",
-        "valid_data.json",
-        "test_data.json",
+    assert {name for _, name in SPLIT_FILES} | {
         "entity2id.json",
         "token2id.json",
         "dbpedia_subkg.json",

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 import sys
 
+from benchmarks.sample_run import SAMPLE
 from generation.personas import PERSONAS
-from tests.conftest import SAMPLE
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

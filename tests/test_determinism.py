@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import polars as pl
 
+from benchmarks.sample_run import sample_config
 from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROBLEMS_FILE, PROMPTS_FILE, prepare
 from pipeline.manifest import MANIFEST_NAME
-from tests.conftest import sample_config
 
 ARTEFACTS = (ITEMS_FILE, INTERACTIONS_FILE, PROMPTS_FILE, PROBLEMS_FILE, MANIFEST_NAME)
 

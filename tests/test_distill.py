@@ -11,21 +11,8 @@ from datasets import load_dataset
 
 from generation.dialogue_parser import check_dialogue, parse_dialogue
 from generation.distill import cap_personas, distill_record, load_catalog
-from generation.generate import run_generation
-from generation.prepare import ITEMS_FILE, PROMPTS_FILE
 from generation.raw_store import MERGED_NAME, read_records
-from pipeline.cli import build_parser, main
-
-
-@pytest.fixture(scope="module")
-def teacher_run(sample_run, tmp_path_factory) -> Path:
-    """The sample with template teacher dialogues (copied, so tests may add files)."""
-    run = tmp_path_factory.mktemp("distill") / "run"
-    run.mkdir()
-    for name in (PROMPTS_FILE, ITEMS_FILE):
-        shutil.copy(sample_run / name, run / name)
-    run_generation(build_parser().parse_args(["generate", "--run", str(run), "--role", "teacher"]))
-    return run
+from pipeline.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +24,8 @@ def jsonl(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 
-def test_sft_set_holds_every_valid_dialogue_in_chat_format(teacher_run, raw, capsys):
+def test_sft_set_holds_every_valid_dialogue_in_chat_format(teacher_run, raw, tmp_path, capsys):
+    teacher_run = shutil.copytree(teacher_run, tmp_path / "run")
     assert main(["distill", "--run", str(teacher_run)]) == 0
     assert "dropped: none" in capsys.readouterr().out
     train, validation = (

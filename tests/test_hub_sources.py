@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.sample_run import SAMPLE
 from generation.sources import HUB_DEFAULTS, parse_hub_uri
 from pipeline.cli import main
 from pipeline.errors import StageError
 from pipeline.manifest import read_manifest
-from tests.conftest import SAMPLE
 
 LOCAL = {
     "raw/review_categories/Movies_and_TV.jsonl": SAMPLE / "Movies_and_TV.jsonl",

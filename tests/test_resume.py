@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.sample_run import sample_config
 from benchmarks.synthetic_sources import write_sources
 from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROBLEMS_FILE, PROMPTS_FILE, prepare
 from pipeline.manifest import MANIFEST_NAME
-from tests.conftest import sample_config
 
 ARTEFACTS = (ITEMS_FILE, INTERACTIONS_FILE, PROMPTS_FILE, PROBLEMS_FILE, MANIFEST_NAME)
 
