@@ -34,7 +34,10 @@ from generation.raw_store import (
 )
 from pipeline.atomic import write_bytes
 from pipeline.errors import StageError
+from pipeline.jsonl import read_jsonl, require
+from pipeline.lock import generate_lock
 from pipeline.manifest import package_versions, record_stage
+from pipeline.problems import ProblemLog
 
 ROLES = ("teacher", "student")
 GENERATOR_FILE = "generator.json"
@@ -126,11 +129,21 @@ def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any]
     }
 
 
-def load_prompts(run: Path) -> list[dict[str, Any]]:
+PROMPT_FIELDS = require(
+    prompt_id=str, user_id=str, persona=str, target_item=str, history=list, prompt=list, inputs=dict
+)
+
+
+def load_prompts(run: Path, problems: ProblemLog | None = None) -> list[dict[str, Any]]:
+    """The prompts of ``run``; a bad line is skipped into ``problems`` (or named on stderr) and costs itself."""
     path = run / PROMPTS_FILE
     if not path.exists():
         raise StageError(f"{path} not found; run `distillrecdial prepare --out {run}` first")
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    skipped = problems if problems is not None else ProblemLog()
+    prompts = read_jsonl(path, PROMPTS_FILE, PROMPT_FIELDS, skipped)
+    if problems is None and skipped:
+        print(f"{PROMPTS_FILE}: bad lines skipped: {skipped.brief()}", file=sys.stderr)
+    return prompts
 
 
 def check_generator(role_dir: Path, generator: dict[str, Any]) -> None:
@@ -159,7 +172,8 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
         raise StageError(f"adapter folder not found: {args.adapter}")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
-    prompts = load_prompts(args.run)
+    skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard file
+    prompts = load_prompts(args.run, skipped)
     role_dir = args.run / "raw" / args.role
 
     if backend_name == "template":
@@ -173,6 +187,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         mine = mine[: args.limit]
     shard_path = role_dir / shard_name(args.shard_index, args.num_shards)
     state = open_shard(shard_path)
+    skipped.extend(state.bad)
     ids = {p["prompt_id"]: dialogue_id(p["user_id"], p["persona"], generator) for p in mine}
     todo = [p for p in mine if ids[p["prompt_id"]] not in state.done]
     print(
@@ -181,6 +196,8 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         + (f", repaired a torn tail of {state.torn_bytes} bytes" if state.torn_bytes else ""),
         file=sys.stderr,
     )
+    if skipped:
+        print(f"generate: bad lines skipped: {skipped.brief()}", file=sys.stderr)
 
     written, valid, retries = 0, 0, 0
     failures: Counter[str] = Counter()
@@ -224,6 +241,8 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         "problems": dict(sorted(problems.items())),
         "merged": merged.records if merged else None,
         "retries": retries,
+        "totals": state.totals(written, valid, problems),  # the shard file now: cumulative across resumes
+        "skipped_lines": skipped.summary(),
     }
 
 
@@ -233,9 +252,17 @@ def release_engines() -> None:
         sys.modules["generation.backends.vllm_backend"].shutdown_engines()
 
 
+def locked_generation(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`run_generation` holding this run/role/shard's lock: a second process is refused, naming the first."""
+    if not 0 <= args.shard_index < args.num_shards:
+        raise StageError(f"--shard-index must be in [0, {args.num_shards})")
+    with generate_lock(args.run, args.role, args.shard_index, args.num_shards):
+        return run_generation(args)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        entry = run_generation(args)
+        entry = locked_generation(args)
     finally:
         release_engines()
     record_stage(args.run, f"generate:{args.role}:shard-{args.shard_index}-of-{args.num_shards}", entry)

@@ -14,6 +14,7 @@ from generation.generate import ROLES, load_prompts
 from generation.raw_store import MERGED_NAME, merge_shards, prompt_order, read_records
 from pipeline.errors import StageError
 from pipeline.manifest import record_stage
+from pipeline.problems import ProblemLog
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,8 +26,10 @@ def run(args: argparse.Namespace) -> int:
     role_dir = args.run / "raw" / args.role
     if not list(role_dir.glob("shard-*-of-*.jsonl")):
         raise StageError(f"no shard files in {role_dir}; run `distillrecdial generate` first")
-    order = prompt_order(load_prompts(args.run))
+    skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard files: skipped, counted, named
+    order = prompt_order(load_prompts(args.run, skipped))
     result = merge_shards(role_dir, order)
+    skipped.extend(result.skipped)
     done = {(r["user_id"], r["persona"]) for r in read_records(role_dir / MERGED_NAME)}
     missing = len(set(order) - done)
     entry = {
@@ -34,10 +37,12 @@ def run(args: argparse.Namespace) -> int:
         "records": result.records,
         "duplicates_rejected": len(result.duplicates),
         "prompts_missing": missing,
+        "skipped_lines": skipped.summary(),
     }
     record_stage(args.run, f"merge:{args.role}", entry)
     print(
         f"merge ({args.role}): {len(result.shards)} shards → {result.records:,} dialogues in {role_dir / MERGED_NAME}; "
-        f"{len(result.duplicates):,} duplicate ids rejected; {missing:,} prompts still without a dialogue"
+        f"{len(result.duplicates):,} duplicate ids rejected; {missing:,} prompts still without a dialogue; "
+        f"bad lines skipped: {skipped.brief()}"
     )
     return 0
