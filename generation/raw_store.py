@@ -124,7 +124,6 @@ def open_shard(path: Path, run: Path | None = None) -> ShardState:
     if not path.exists():
         return state
     cut: int | None = None
-    newline_missing = False
     label = label_for(path, run if run is not None else _run_of(path))
     for line in scan_lines(path, label, raw_problem):
         if line.torn:
@@ -133,18 +132,20 @@ def open_shard(path: Path, run: Path | None = None) -> ShardState:
             state.bad.append(line.problem)
         else:
             assert line.record is not None
-            newline_missing = not line.complete
             if line.record["dialogue_id"] not in state.done:
                 state.done.add(line.record["dialogue_id"])
                 state.valid += bool(line.record.get("valid"))
                 state.problems.update(str(p).split(":")[0] for p in line.record.get("problems") or ())
-    if cut is not None:
-        state.torn_bytes = path.stat().st_size - cut
-        with open(path, "r+b") as handle:
+    with open(path, "r+b") as handle:
+        if cut is not None:
+            state.torn_bytes = path.stat().st_size - cut
             handle.truncate(cut)
-    elif newline_missing:  # a complete last record, cut just before its newline
-        with open(path, "ab") as handle:
-            handle.write(b"\n")
+        end = handle.seek(0, os.SEEK_END)
+        if end:
+            handle.seek(end - 1)
+            if handle.read(1) != b"\n":  # a last line that lost only its newline: end it, so the next record
+                handle.write(b"\n")  # starts a line of its own
+
     return state
 
 

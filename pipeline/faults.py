@@ -27,6 +27,8 @@ def _parse(spec: str | None) -> tuple[str, int, signal.Signals] | None:
     name, _, rest = spec.partition(":")
     count, _, action = rest.partition(":")
     signals = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP}
+    if not (count or "1").isdigit() or (action or "kill") not in signals:
+        return None  # a malformed spec arms nothing (a test expecting the kill then fails, not every command)
     return name, int(count or 1), signals[action or "kill"]
 
 

@@ -304,6 +304,16 @@ def test_a_second_prepare_into_one_folder_is_refused_not_crashed(tmp_path):
     assert not (out / PROMPTS_FILE).exists()
 
 
+def test_a_second_build_of_one_run_is_refused(teacher_run, tmp_path, capsys):
+    from pipeline.lock import LOCKED_EXIT, run_lock
+
+    run = copy_run(teacher_run, tmp_path)
+    with run_lock(run, "build"):
+        assert main(["build", "--run", str(run), "--roles", "teacher"]) == LOCKED_EXIT
+    assert f"pid {os.getpid()}" in capsys.readouterr().err
+    assert not (run / "hub").exists() and not (run / PLAN_FILE).exists()
+
+
 # -- 5. the parse cache follows the content -------------------------------------------------------------------
 
 

@@ -127,3 +127,12 @@ def test_a_held_lock_refuses_with_the_holders_pid_and_is_emptied_on_release(tmp_
     assert path.read_text() == ""
     with exclusive_lock(path, "stage x"):
         pass
+
+
+def test_open_shard_ends_an_unterminated_bad_last_line_so_the_next_record_is_not_glued_to_it(tmp_path):
+    shard = tmp_path / "raw" / "teacher" / "shard-00000-of-00001.jsonl"
+    shard.parent.mkdir(parents=True)
+    write(shard, line(0), b'{"not": "a raw record"}')
+    state = open_shard(shard)
+    assert state.done == {"id0"} and [p.reason for p in state.bad] == ["missing_field"]
+    assert shard.read_bytes() == line(0) + b'{"not": "a raw record"}\n'
