@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from tqdm.auto import tqdm
 
-from generation.backends import BACKENDS, ModelSpec, Sampling, make_backend
+from generation.backends import BACKENDS, Backend, ModelSpec, Sampling, make_backend
 from generation.dialogue_parser import check_dialogue, parse_dialogue
 from generation.prepare import PROMPTS_FILE
 from generation.raw_store import (
@@ -136,17 +136,42 @@ def load_prompts(run: Path) -> list[dict[str, Any]]:
 def check_generator(role_dir: Path, generator: dict[str, Any]) -> None:
     """Refuse to mix two generator settings in one folder (their ids would collide or interleave)."""
     path = role_dir / GENERATOR_FILE
+    if not path.exists():
+        return
     stored = {k: v for k, v in generator.items() if k != "versions"}
-    if path.exists():
-        before = orjson.loads(path.read_bytes())
-        if before != stored:
-            changed = sorted(k for k in set(before) | set(stored) if before.get(k) != stored.get(k))
-            raise StageError(
-                f"{role_dir} was generated with other settings ({', '.join(changed)} differ); "
-                "use another --run folder or remove that one"
-            )
-    else:
+    before = orjson.loads(path.read_bytes())
+    if before != stored:
+        changed = sorted(k for k in set(before) | set(stored) if before.get(k) != stored.get(k))
+        raise StageError(
+            f"{role_dir} was generated with other settings ({', '.join(changed)} differ); "
+            "use another --run folder or remove that one"
+        )
+
+
+def record_generator(role_dir: Path, generator: dict[str, Any]) -> None:
+    """Claim the folder for these settings: only once the backend has loaded, so a failed start leaves nothing."""
+    path = role_dir / GENERATOR_FILE
+    if not path.exists():
+        stored = {k: v for k, v in generator.items() if k != "versions"}
         write_bytes(path, orjson.dumps(stored, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def load_backend(name: str, spec: ModelSpec) -> Backend:
+    """The backend with its model loaded, or a one-line error naming the model and what went wrong.
+
+    Loading is where a user's inputs fail (a wrong path or model name, an option the engine does not take,
+    a missing package), so any exception here is reported as theirs to fix, not as a traceback.
+    """
+    try:
+        return make_backend(name, spec)
+    except StageError:
+        raise
+    except Exception as err:
+        detail = (str(err).strip().splitlines() or [""])[0][:300]
+        options = f" with options {sorted(spec.options)}" if spec.options else ""
+        raise StageError(
+            f"--backend {name} could not load model {spec.model!r}{options}: {type(err).__name__}: {detail}"
+        ) from err
 
 
 def run_generation(args: argparse.Namespace) -> dict[str, Any]:
@@ -156,6 +181,12 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     spec = ModelSpec(args.model, args.revision, args.adapter, parse_backend_args(args.backend_arg))
     if backend_name != "template" and not args.model:
         raise StageError(f"--backend {backend_name} needs --model")
+    if args.role == "student" and not args.model and args.backend != "template":
+        # Rule-based rows published as "student" data would misstate what made them.
+        raise StageError(
+            "--role student needs --model (the student's base model, with --adapter for its LoRA); "
+            "pass --backend template explicitly for the rule-based stand-in"
+        )
     if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
         raise StageError(f"adapter folder not found: {args.adapter}")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
@@ -163,6 +194,8 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     role_dir = args.run / "raw" / args.role
 
     if backend_name == "template":
+        if spec.options or args.adapter:
+            raise StageError("--backend template takes no --backend-arg or --adapter: it runs no model")
         spec = ModelSpec(model="distillrecdial-template-v1")
     generator = generator_info(backend_name, args.role, spec, sampling)
     check_generator(role_dir, generator)
@@ -186,7 +219,8 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     failures: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     if todo:
-        backend = make_backend(backend_name, spec)
+        backend = load_backend(backend_name, spec)
+        record_generator(role_dir, generator)
         try:
             with (
                 ShardWriter(shard_path) as writer,
@@ -251,4 +285,7 @@ def run(args: argparse.Namespace) -> int:
     if entry["merged"] is not None:
         line += f"; {entry['merged']:,} dialogues in raw/{args.role}/{MERGED_NAME}"
     print(line)
+    if failed and not entry["written"]:
+        print(f"distillrecdial generate: error: every one of {failed:,} prompts failed", file=sys.stderr)
+        return 1
     return 0
