@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-from tqdm.auto import tqdm
 
 from dataset_card import figures
 from dataset_card.metrics import (
@@ -39,6 +37,7 @@ from dataset_card.metrics import (
 from generation.personas import PERSONAS
 from generation.title_tags import Candidate
 from pipeline.atomic import write_bytes, write_text
+from pipeline.console import progress, warn
 from pipeline.errors import StageError
 from pipeline.manifest import record_stage
 
@@ -118,7 +117,7 @@ def _load_plan(run: Path) -> dict[str, tuple[str, bool, list[str]]]:
             row = orjson.loads(line)
             plan[row["dialogue_id"]] = (row["split"], bool(row["valid"]), list(row["problems"]))
         except (orjson.JSONDecodeError, KeyError, TypeError) as err:
-            print(f"report: skipping {path}:{number}: {err}", file=sys.stderr)
+            warn("report", f"skipping {path}:{number}: {err}")
     return plan
 
 
@@ -163,7 +162,7 @@ def _read(run: Path, catalog: _Catalog, title_sample: int) -> _Corpus:
     # Titles are looked for in a hashed sample of about ``title_sample`` dialogues (find_titles is slow).
     threshold = (1 << 64) if total <= title_sample else (title_sample << 64) // max(total, 1)
     for path, lines in zip(files, contents, strict=True):
-        for number, line in enumerate(tqdm(lines, desc=f"report {path.parent.name}", unit="dlg", disable=None), 1):
+        for number, line in enumerate(progress(lines, desc=f"report {path.parent.name}", unit="dlg", disable=None), 1):
             if not line.strip():
                 continue
             try:

@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 import polars as pl
-from tqdm.auto import tqdm
 
 from generation.dialogue_parser import ParsedDialogue, Turn, check_dialogue, item_ids, parse_dialogue
 from generation.generate import ROLES
@@ -29,6 +28,7 @@ from generation.prepare import ITEMS_FILE
 from generation.raw_store import MERGED_NAME, read_records
 from generation.title_tags import Candidate, recover_tags
 from pipeline.atomic import atomic_path, write_text
+from pipeline.console import progress
 from pipeline.errors import StageError
 from pipeline.manifest import record_stage
 
@@ -159,7 +159,7 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
     examples: list[dict[str, Any]] = []
     seen: set[str] = set()
     read = recovered_total = 0
-    for record in tqdm(read_records(source), desc="distill", unit="dlg"):
+    for record in progress(read_records(source), desc="distill", unit="dlg"):
         read += 1
         if record["dialogue_id"] in seen:
             dropped["duplicate"] += 1

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from tqdm.auto import tqdm
 
 from generation.backends import BACKENDS, Backend, ModelSpec, Sampling, make_backend
 from generation.dialogue_parser import check_dialogue, parse_dialogue
@@ -33,6 +32,7 @@ from generation.raw_store import (
     shard_of,
 )
 from pipeline.atomic import write_bytes
+from pipeline.console import note, progress
 from pipeline.errors import StageError
 from pipeline.manifest import package_versions, record_stage
 
@@ -208,11 +208,11 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     state = open_shard(shard_path)
     ids = {p["prompt_id"]: dialogue_id(p["user_id"], p["persona"], generator) for p in mine}
     todo = [p for p in mine if ids[p["prompt_id"]] not in state.done]
-    print(
-        f"generate: {len(mine):,} prompts in shard {args.shard_index}/{args.num_shards}, "
+    note(
+        "generate",
+        f"{len(mine):,} prompts in shard {args.shard_index}/{args.num_shards}, "
         f"{len(mine) - len(todo):,} already done"
         + (f", repaired a torn tail of {state.torn_bytes} bytes" if state.torn_bytes else ""),
-        file=sys.stderr,
     )
 
     written, valid, retries = 0, 0, 0
@@ -224,7 +224,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         try:
             with (
                 ShardWriter(shard_path) as writer,
-                tqdm(total=len(todo), desc=f"generate {args.role}", unit="dlg") as bar,
+                progress(total=len(todo), desc=f"generate {args.role}", unit="dlg") as bar,
             ):
                 for start in range(0, len(todo), args.batch_size):
                     batch = todo[start : start + args.batch_size]

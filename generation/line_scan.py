@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from pipeline.console import progress
 
 CHUNK_BYTES = 1 << 23
 
@@ -32,11 +32,12 @@ class LineScan:
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         total = self.path.stat().st_size
+        quiet = self.desc is None
         line_no = 0
         tail = b""
         with (
             open(self.path, "rb") as handle,
-            tqdm(total=total, unit="B", unit_scale=True, desc=self.desc, disable=self.desc is None, leave=False) as bar,
+            progress(total=total, unit="B", unit_scale=True, desc=self.desc, disable=quiet, leave=False) as bar,
         ):
             while chunk := handle.read(CHUNK_BYTES):
                 if self._digest is not None:

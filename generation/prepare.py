@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from generation.prompts import build_prompt
 from generation.source_cache import cached_parse
 from generation.sources import HUB_DEFAULTS, resolve_source
 from pipeline.atomic import atomic_path, remove_stale_temps
+from pipeline.console import note
 from pipeline.errors import StageError
 from pipeline.manifest import file_fingerprint, package_versions, record_stage, sha256_file
 from pipeline.problems import Problem, ProblemLog
@@ -198,7 +198,7 @@ def mark_roles(core: pl.DataFrame, history_size: int) -> pl.DataFrame:
 
 
 def _log(message: str) -> None:
-    print(f"prepare: {message}", file=sys.stderr, flush=True)
+    note("prepare", message)
 
 
 def prepare(config: PrepareConfig) -> dict[str, Any]:

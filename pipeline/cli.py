@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from pipeline import console
 from pipeline.errors import StageError
 
 
@@ -32,6 +33,30 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
     }
 
 
+def _console_options() -> argparse.ArgumentParser:
+    """``--quiet`` / ``--verbose``, shared by every stage."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("console").add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=console.QUIET,
+        default=console.NORMAL,
+        help="print only the summary line and errors (no progress bars or notes)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=console.VERBOSE,
+        help="also print the libraries' own logs (datasets, transformers, vLLM)",
+    )
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="distillrecdial",
@@ -39,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for name, (module, help_text) in _stages().items():
-        stage_parser = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        stage_parser = sub.add_parser(
+            name, help=help_text, description=(module.__doc__ or help_text).strip(), parents=[_console_options()]
+        )
         stage_parser.formatter_class = argparse.RawDescriptionHelpFormatter
         module.add_arguments(stage_parser)
         stage_parser.set_defaults(_run=module.run)
@@ -49,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    console.configure(args.verbosity)
     run: Callable[[argparse.Namespace], int] = args._run
     try:
         return run(args)
