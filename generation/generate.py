@@ -31,6 +31,7 @@ from generation.raw_store import (
     shard_name,
     shard_of,
 )
+from generation.select_seeds import SELECTION_FILE, read_selection
 from pipeline.atomic import write_bytes
 from pipeline.console import note, progress
 from pipeline.errors import StageError
@@ -201,6 +202,9 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     check_generator(role_dir, generator)
     generator["versions"] = package_versions(VERSIONED)
 
+    selected = read_selection(args.run)
+    if selected is not None:
+        prompts = [p for p in prompts if p["prompt_id"] in selected]
     mine = [p for p in prompts if shard_of(p["prompt_id"], args.num_shards) == args.shard_index]
     if args.limit is not None:
         mine = mine[: args.limit]
@@ -250,6 +254,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         "backend": backend_name,
         "generator": {k: v for k, v in generator.items() if k != "versions"},
         "shard": [args.shard_index, args.num_shards],
+        "selection": None if selected is None else {"file": SELECTION_FILE, "prompts": len(selected)},
         "prompts": len(mine),
         "already_done": len(mine) - len(todo),
         "written": written,
@@ -274,8 +279,10 @@ def run(args: argparse.Namespace) -> int:
         release_engines()
     record_stage(args.run, f"generate:{args.role}:shard-{args.shard_index}-of-{args.num_shards}", entry)
     failed = sum(entry["failed"].values())
+    chosen = f" (selected in {SELECTION_FILE})" if entry["selection"] else ""
     line = (
-        f"generate ({args.role}, {entry['backend']}): {entry['prompts']:,} prompts → {entry['written']:,} written "
+        f"generate ({args.role}, {entry['backend']}): {entry['prompts']:,} prompts{chosen} → "
+        f"{entry['written']:,} written "
         f"({entry['valid']:,} valid), {entry['already_done']:,} already done, {failed:,} failed"
     )
     if failed:

@@ -15,10 +15,11 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
     """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
     from builder import build, export_crslab, import_release, push
     from dataset_card import report
-    from generation import distill, generate, merge, prepare
+    from generation import distill, generate, merge, prepare, select_seeds
 
     return {
         "prepare": (prepare, "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
+        "select": (select_seeds, "choose which prompts to generate under a budget (random, kcenter, uncertainty)"),
         "generate": (
             generate,
             "prompts → raw dialogues by a teacher or student (vllm, openai, transformers, template)",
