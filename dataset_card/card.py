@@ -75,14 +75,19 @@ def example_dialogue(plan: list[dict[str, Any]], catalog: dict[str, dict[str, An
     }
 
 
-def writers(stats: dict[str, Any]) -> str:
-    """Who wrote the valid rows, in words: ``student · vllm · meta-llama/... (95.0 % of valid dialogues)``."""
-    parts = [
-        f"{g['label']}{' (rule-based template writer)' if g['rule_based'] else ''} ({g['valid_share']} % of "
-        f"valid dialogues, {g['raw']} generated)"
+def writers(stats: dict[str, Any]) -> list[str]:
+    """Every published generator in words: ``student · vllm · meta-llama/... — 95.0 % of valid dialogues``."""
+    return [
+        f"{g['label']}{' (the rule-based template writer)' if g['rule_based'] else ''}: {g['raw']} generated, "
+        f"{g['valid']} valid ({g['valid_share']} % of valid dialogues)"
         for g in stats["generators"]
     ]
-    return "; ".join(parts)
+
+
+def writers_short(stats: dict[str, Any]) -> str:
+    """The generators of the valid dialogues, largest share first, for the card's first sentence."""
+    useful = sorted((g for g in stats["generators"] if g["valid"]), key=lambda g: (-g["valid"], g["label"]))
+    return " and ".join(f"{g['label']} ({g['valid_share']} % of valid dialogues)" for g in useful) or "no generator"
 
 
 def card_context(
@@ -105,6 +110,8 @@ def card_context(
         "s": stats,
         "rule_based": rule_based_only(plan),
         "writers": writers(stats),
+        "writers_short": writers_short(stats),
+        "other_raw": sum(g["raw"] for g in stats["generators"] if not g["rule_based"]),
         "template_share": round(template_share, 1) if template_share else 0,
         "example": example_dialogue(plan, catalog),
         "repo_id": repo_id,

@@ -51,7 +51,7 @@ def _finish(fig: Any, ax: Any, series: int) -> None:
     if series:
         handles, labels = ax.get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=1, frameon=False)
-    fig.tight_layout(rect=(0, min(0.06 * series, 0.5), 1, 1))
+    fig.tight_layout(rect=(0, min(0.35 / fig.get_size_inches()[1] * series, 0.5), 1, 1))
 
 
 def _bars(ax: Any, xs: list[float], values: list[float], width: float, label: str, fmt: str) -> None:
@@ -89,7 +89,7 @@ def persona_bars(report: dict[str, Any]) -> bytes:
     generators = _generators(report)
     personas = [p.id for p in PERSONAS]
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN * 1.4, 6), sharey=True)
+        fig, axes = plt.subplots(2, 1, figsize=(WIDTH_IN, 9), sharex=True)
         positions, width = _bar_positions(len(personas), len(generators))
         for ax, (key, title) in zip(
             axes, (("valid_share", "Valid share"), ("target_recommended_share", "Target recommended")), strict=True
@@ -98,9 +98,9 @@ def persona_bars(report: dict[str, Any]) -> bytes:
                 values = [(entry["by_persona"].get(p) or {}).get(key) or 0.0 for p in personas]
                 _bars(ax, xs, values, width, label, "{:.2f}")
             ax.set_xticks(range(len(personas)), [p.replace("_", "\n") for p in personas])
-            ax.set_ylim(0, 1.1)
+            ax.set_ylim(0, 1.15)
+            ax.set_ylabel("share of dialogues")
             ax.set_title(title)
-        axes[0].set_ylabel("share of dialogues")
         _finish(fig, axes[0], len(generators))
         return _png(fig)
 

@@ -62,8 +62,9 @@ def student_records(teacher_run: Path, broken_every: int) -> list[dict]:
     for number, record in enumerate(read_records(teacher_run / "raw" / "teacher" / MERGED_NAME)):
         record = {**record, "generator": dict(generator)}
         record["dialogue_id"] = dialogue_id(record["user_id"], record["persona"], generator)
-        if number % broken_every == 0:
-            record["response"] = "[USR] hello"
+        if number % broken_every == 0:  # what a broken generation looks like in the raw store
+            record.update(response="[USR] hello", turns=[{"role": "user", "content": "hello"}], valid=False)
+            record["problems"] = ["too_few_turns", "no_assistant_turn", "target_not_recommended"]
         out.append(record)
     return out
 
