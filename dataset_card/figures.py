@@ -54,10 +54,11 @@ def _finish(fig: Any, ax: Any, series: int) -> None:
     fig.tight_layout(rect=(0, min(0.35 / fig.get_size_inches()[1] * series, 0.5), 1, 1))
 
 
-def _bars(ax: Any, xs: list[float], values: list[float], width: float, label: str, fmt: str) -> None:
-    """Bars with an outline (a zero bar is still a line on the axis) and each value written on top."""
-    bars = ax.bar(xs, values, width=width, label=label, edgecolor="black", linewidth=0.8)
-    ax.bar_label(bars, labels=[fmt.format(v) for v in values], padding=2, fontsize=9)
+def _bars(ax: Any, xs: list[float], values: list[float | None], width: float, label: str, fmt: str) -> None:
+    """Bars with an outline (a zero bar is still a line on the axis) and each value written on top ("n/a": none)."""
+    heights = [v or 0 for v in values]
+    bars = ax.bar(xs, heights, width=width, label=label, edgecolor="black", linewidth=0.8)
+    ax.bar_label(bars, labels=["n/a" if v is None else fmt.format(v) for v in values], padding=2, fontsize=9)
 
 
 def _bar_positions(groups: int, series: int) -> tuple[list[list[float]], float]:
@@ -95,7 +96,7 @@ def persona_bars(report: dict[str, Any]) -> bytes:
             axes, (("valid_share", "Valid share"), ("target_recommended_share", "Target recommended")), strict=True
         ):
             for (label, entry), xs in zip(generators, positions, strict=True):
-                values = [(entry["by_persona"].get(p) or {}).get(key) or 0.0 for p in personas]
+                values = [(entry["by_persona"].get(p) or {}).get(key) for p in personas]
                 _bars(ax, xs, values, width, label, "{:.2f}")
             ax.set_xticks(range(len(personas)), [p.replace("_", "\n") for p in personas])
             ax.set_ylim(0, 1.15)
@@ -115,7 +116,7 @@ def distinct_bars(report: dict[str, Any]) -> bytes:
         positions, width = _bar_positions(len(orders), len(generators))
         for (label, entry), xs in zip(generators, positions, strict=True):
             values = (equal["values"].get(label) or {}) if equal else entry["diversity"]
-            _bars(ax, xs, [values.get(o) or 0.0 for o in orders], width, label, "{:.3f}")
+            _bars(ax, xs, [values.get(o) for o in orders], width, label, "{:.3f}")
         ax.set_xticks(range(len(orders)), [o.replace("_", "-") for o in orders])
         ax.set_ylim(0, 1.1)
         ax.set_ylabel("distinct n-grams / n-grams")

@@ -337,3 +337,22 @@ def test_figures_are_readable_and_referenced(mixed_run):
         width, height = png_size(path)
         assert width >= 800 and height >= 400, path.name
         assert f"](figures/{path.name})" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"),
+        ("gpt-4o-mini", "gpt-4o-mini"),
+        ("distillrecdial-template-v1", "distillrecdial-template-v1"),
+        ("/tmp/pytest-1/tiny-llama", "local model"),
+        ("runs/demo/tiny-llama", "local model"),
+        ("./tiny-llama", "local model"),
+        ("~/models/llama", "local model"),
+        ("C:\\models\\llama", "local model"),
+    ],
+)
+def test_generators_are_named_without_paths(name, shown):
+    from dataset_card.provenance import public_name
+
+    assert public_name(name) == shown
