@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN ?= runs/demo
 SAMPLE := data/sample
+# where `make demo` shows a dry-run push going (planeB/DistillRecDial is the published dataset: push there only as its maintainer)
+HUB_REPO ?= your-name/DistillRecDial
 # vLLM on CPU: 1 GiB of KV cache, and only its warnings on the console.
 VLLM_ENV := VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING
 
@@ -35,10 +37,11 @@ demo: setup
 	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN) --role student --model $(RUN)/tiny-llama \
 		--adapter $(RUN)/student --max-new-tokens 128 --backend-arg enforce_eager=true \
 		--backend-arg max_model_len=4096 --backend-arg dtype=float32
-	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student
+	# the tiny student writes no valid dialogue, so every published one is the template teacher's: say so
+	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student --allow-template
 	$(BIN)/distillrecdial report --run $(RUN)
 	$(BIN)/distillrecdial export-crslab --run $(RUN) --out $(RUN)/crslab
-	$(BIN)/distillrecdial push $(RUN)/hub --repo-id planeB/DistillRecDial --dry-run
+	$(BIN)/distillrecdial push $(RUN)/hub --repo-id $(HUB_REPO) --dry-run
 
 ## test: lint, then the test suite (offline)
 test: setup

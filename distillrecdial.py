@@ -34,20 +34,25 @@ from builder.plan import load_items, read_plan
 from builder.rows import crslab_row, resolve, sft_row
 from builder.splits import SPLITS
 
+#: The paper, as its authors cite it (README of github.com/swapUniba/DistillRecDial).
 _CITATION = """\
-@misc{martina2025distillrecdial,
-  title        = {{DistillRecDial}: A Knowledge-Distilled Dataset Capturing User Diversity in Conversational
-                  Recommendation},
-  author       = {Martina, Alessandro Francesco Maria and Petruzzelli, Alessandro and Musto, Cataldo and
-                  de Gemmis, Marco and Lops, Pasquale and Semeraro, Giovanni},
-  year         = {2025},
-  howpublished = {\\url{https://huggingface.co/datasets/planeB/DistillRecDial}}
+@inproceedings{Martina2025DistillRecDial,
+  author    = {Martina, Alessandro Francesco Maria and Petruzzelli, Alessandro and Musto, Cataldo and
+               de Gemmis, Marco and Lops, Pasquale and Semeraro, Giovanni},
+  title     = {{DistillRecDial}: A Knowledge-Distilled Dataset Capturing User Diversity in Conversational
+               Recommendation},
+  booktitle = {Proceedings of the Nineteenth ACM Conference on Recommender Systems (RecSys '25)},
+  year      = {2025},
+  address   = {Prague, Czech Republic},
+  publisher = {ACM},
+  doi       = {10.1145/3705328.3748161}
 }
 """
 
 _DESCRIPTION = """\
 Movie-recommendation dialogues between a user and a recommender, written for real users of Amazon Reviews 2023
-(Movies_and_TV) joined with TMDB metadata, under five user personas, by a small open LLM distilled from a large one.
+(Movies_and_TV) joined with TMDB metadata, under five user personas, by a teacher LLM or a student distilled from it
+(each row's `generator` says which).
 """
 
 _HOMEPAGE = "https://huggingface.co/datasets/planeB/DistillRecDial"

@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from datasets import load_dataset
+from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
 from builder.hub_folder import config_datasets, staging_dir, swap_in, write_parquet
-from builder.plan import default_roles, make_plan, write_plan
+from builder.plan import default_roles, load_items, make_plan, write_plan
+from dataset_card.card import card_context
 from dataset_card.figures import render_all
+from dataset_card.provenance import generator_label, rule_based_only
 from dataset_card.render import card_metadata, render_card
-from dataset_card.report import build_report, headline_markdown, persona_markdown
+from dataset_card.report import build_report
 from dataset_card.stats import card_stats
 from distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS
 from generation.generate import ROLES
@@ -42,14 +45,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--repo-id", default="planeB/DistillRecDial", help="repo id the card's examples load from")
     parser.add_argument("--out", type=Path, help="output folder (default: RUN/hub)")
+    parser.add_argument(
+        "--allow-template",
+        action="store_true",
+        help="publish even when every valid dialogue was written by the rule-based template backend "
+        "(the card then says so in its first paragraph)",
+    )
 
 
 def build(args: argparse.Namespace) -> dict[str, Any]:
+    """Build with `datasets`' progress bars off: ~30 bars for 100 dialogues would bury the summary line."""
+    was_enabled = not are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        return _build(args)
+    finally:
+        if was_enabled:
+            enable_progress_bars()
+
+
+def _build(args: argparse.Namespace) -> dict[str, Any]:
     run: Path = args.run
     roles = args.roles or default_roles(run)
     plan = make_plan(run, roles)
     if not plan:
         raise StageError(f"no dialogues to build in {run / 'raw'} for roles {', '.join(roles)}", exit_code=1)
+    if rule_based_only(plan) and not getattr(args, "allow_template", False):
+        raise StageError(
+            f"every published dialogue of {'+'.join(roles)} was written by the rule-based template backend, "
+            "not a language model; generate with a model, or pass --allow-template to publish it labelled as such"
+        )
     write_plan(run, plan)
 
     target = args.out or run / HUB_DIR
@@ -62,28 +87,24 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stats = card_stats(plan, built["items"]["train"].num_rows, built["kg"]["train"].num_rows)
-    quality = build_report(run)  # measured on the same plan: the card's quality tables and figures
+    # Measured on the published roles only, generators named without local paths: the card's tables and figures.
+    quality = build_report(run, roles=roles, label=generator_label, equal_size=True)
     figures = render_all(quality)
     for name, png in figures.items():
         write_bytes(staging / "figures" / name, png)
     k = read_manifest(run).get("stages", {}).get("prepare", {}).get("parameters", {}).get("k", 12)
-    context = {
-        "s": stats,
-        "repo_id": args.repo_id,
-        "k": k,
-        "citation": _CITATION,
-        "quality": headline_markdown(quality),
-        "quality_personas": persona_markdown(quality),
-        "figures": sorted(figures),
-        "configs": [
-            {
-                "name": name,
-                "rows": sum(rows for rows, _ in config["splits"].values()),
-                "description": _CONFIG_DESCRIPTIONS[name],
-            }
-            for name, config in configs.items()
-        ],
-    }
+    context = card_context(
+        plan=plan,
+        stats=stats,
+        quality=quality,
+        configs=configs,
+        catalog={item["item_id"]: item for item in load_items(run)},
+        figures=sorted(figures),
+        repo_id=args.repo_id,
+        k=k,
+        citation=_CITATION,
+        descriptions=_CONFIG_DESCRIPTIONS,
+    )
     write_text(staging / "README.md", render_card(card_metadata(configs, stats), context))
     swap_in(staging, target)
 

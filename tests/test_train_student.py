@@ -76,7 +76,7 @@ def test_training_saves_adapter_merged_model_and_card(student, distilled_run, ti
     config = orjson.loads((student / "adapter_config.json").read_bytes())
     assert config["r"] == 8 and config["base_model_name_or_path"] == str(tiny_model)
     card = (student / "README.md").read_text()
-    assert "DistillRecDial student" in card and str(distilled_run / "distill") in card
+    assert "DistillRecDial student" in card and "a local dataset (`distill` folder or file)" in card
     assert "| LoRA | r=8, alpha=16" in card and "assistant turns only" in card
     assert (student / "merged" / "config.json").exists() and (student / "merged" / "model.safetensors").exists()
 
