@@ -104,6 +104,12 @@ _SYSTEM = (
 )
 
 
+_SUMMARY = (
+    "Summarise in one sentence what kind of movie the user wants (genres, themes, people, franchise), "
+    "using only what the conversation says. Output the sentence only."
+)
+
+
 class LLMRanker:
     """``llm``: a recommender that asks an LLM (or the template stand-in) what to recommend."""
 
@@ -160,6 +166,20 @@ class LLMRanker:
             for new_pos, p in enumerate(order):
                 out[r, cand[p]] = float(k - new_pos)
         return out
+
+    def summaries(self, examples: Sequence[RecExample]) -> list[str]:
+        """A short statement of each seeker's needs (the LLM → CRS query)."""
+        if self.backend_name == "template":
+            return [self.facts.summary(ex.seeker_text) for ex in examples]
+        from generation.backends import Sampling
+
+        prompts = []
+        for ex in examples:
+            record = self._prompt(ex, None)
+            record["prompt"][0]["content"] = _SUMMARY
+            prompts.append(record)
+        answers = self._backend.generate(prompts, Sampling(temperature=0.0, top_p=1.0, max_new_tokens=96))
+        return ["" if isinstance(a, Exception) else a for a in answers]
 
     # ----------------------------------------------------------------------------------------- backends
 
