@@ -151,6 +151,8 @@ def _figure(results: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    import textwrap
+
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -158,7 +160,7 @@ def _figure(results: dict[str, Any], path: Path) -> None:
     methods = list(recommend)
     groups = ["all", *sorted({g for per in recommend.values() for g in per if g != "all"})]
     ks = [m for m in ("recall@1", "recall@10", "recall@50")]
-    fig, axes = plt.subplots(1, len(ks), figsize=(15, 4.8), dpi=100, sharey=True)
+    fig, axes = plt.subplots(1, len(ks), figsize=(15, 5.2), dpi=100, sharey=True)
     width = 0.8 / max(1, len(methods))
     x = np.arange(len(groups))
     for ax, metric in zip(np.atleast_1d(axes), ks, strict=True):
@@ -174,8 +176,8 @@ def _figure(results: dict[str, Any], path: Path) -> None:
             ]
             ax.bar(x + (m - (len(methods) - 1) / 2) * width, values, width, yerr=[lo, hi], capsize=2, label=method)
         ax.set_title(metric.replace("recall", "Recall"))
-        ax.set_xticks(x, [_persona(g).replace(" ", "\n", 1) for g in groups], fontsize=7)
-        ax.set_ylim(0, 1)
+        ax.set_xticks(x, [textwrap.fill(_persona(g), 12) for g in groups], fontsize=7)
+        ax.set_ylim(0, 1.05)
     np.atleast_1d(axes)[0].set_ylabel("share of recommendations")
     np.atleast_1d(axes)[-1].legend(fontsize=8)
     fig.suptitle("Recall@k per method and persona (bootstrap 95% CI)")
