@@ -21,7 +21,10 @@ built = test_build.built  # the sample built into RUN/hub, shared with the build
 def evaluated(built, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("evaluated") / "run"
     shutil.copytree(built, run)
-    assert main(["evaluate", "--run", str(run), "--tasks", "recommend", "collaborate", "--bootstrap", "200"]) == 0
+    assert (
+        main(["evaluate", "--run", str(run), "--tasks", "recommend", "respond", "collaborate", "--bootstrap", "200"])
+        == 0
+    )
     return run
 
 
@@ -50,6 +53,7 @@ def test_results_have_designs_shape(evaluated):
     assert set(results["leakage"]) == {"seeker_names_target", "bm25"}
     assert any(k.startswith("crs_to_llm[") for k in results["collaborate"])
     assert any(k.startswith("llm_to_crs[") for k in results["collaborate"])
+    assert results["respond"]["reference"]["all"]["bleu-4"] == 1.0 and results["n"]["respond"]["all"] > 0
 
 
 def test_markdown_figure_and_manifest(evaluated):
@@ -65,7 +69,7 @@ def test_markdown_figure_and_manifest(evaluated):
 
 
 def test_rerun_with_the_same_seed_is_byte_identical(evaluated, tmp_path):
-    args = ["evaluate", "--run", str(evaluated), "--tasks", "recommend", "collaborate", "--bootstrap", "200"]
+    args = ["evaluate", "--run", str(evaluated), "--tasks", "recommend", "respond", "collaborate", "--bootstrap", "200"]
     assert main([*args, "--out", str(tmp_path / "again")]) == 0
     first = (evaluated / "eval" / "results.json").read_bytes()
     assert (tmp_path / "again" / "results.json").read_bytes() == first
