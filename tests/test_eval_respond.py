@@ -88,6 +88,7 @@ def test_a_real_model_responds_and_gets_a_perplexity(tiny_model, built_items):
     ]
     options = SimpleNamespace(seed=1, resamples=20, respond_sample=3, respond_model=str(tiny_model))
     result, n = respond(rows, SimpleNamespace(items=built_items), options)
+    assert n["all"] == 3
     name = next(k for k in result if k.startswith("model["))
     ppl = result[name]["all"]["perplexity"]
     assert ppl is not None and math.isfinite(ppl) and ppl > 1.0
