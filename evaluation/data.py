@@ -34,6 +34,7 @@ class EvalData:
     raw: dict[str, pl.DataFrame]
     interactions: pl.DataFrame | None = None
     fingerprints: dict[str, str] = field(default_factory=dict)
+    location: str | None = None  # the Hub-layout folder, when local
 
     @property
     def item_ids(self) -> list[str]:
@@ -95,6 +96,7 @@ def load_data(run: Path | None = None, dataset: str | None = None) -> EvalData:
             raise StageError(f"{hub}: no built dataset (run `distillrecdial build --run {run}` first)")
         configs, fingerprints = _read_folder(hub)
         _need(configs, str(hub))
+        location = str(hub)
         source = "run"
         path = run / INTERACTIONS_FILE
         if path.is_file():
@@ -104,8 +106,10 @@ def load_data(run: Path | None = None, dataset: str | None = None) -> EvalData:
         folder = Path(dataset)
         if (folder / "data").is_dir():
             configs, fingerprints = _read_folder(folder)
+            location = str(folder)
         else:
             configs, fingerprints = _read_hub(dataset), {}
+            location = None
         _need(configs, dataset)
         source = dataset if not folder.exists() else "folder"
     items = pl.concat(list(configs["items"].values()))
@@ -117,6 +121,7 @@ def load_data(run: Path | None = None, dataset: str | None = None) -> EvalData:
         raw=configs["raw"],
         interactions=interactions,
         fingerprints=dict(sorted(fingerprints.items())),
+        location=location,
     )
 
 

@@ -119,6 +119,7 @@ def train_data(data: EvalData, catalog: Catalog, histories: dict[str, tuple[str,
         examples=recommend_examples(train_rows, histories),
         interactions=matrix,
         train_users=train_users,
+        location=data.location,
     )
 
 

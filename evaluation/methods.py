@@ -40,6 +40,7 @@ class TrainData:
     examples: list[RecExample]
     interactions: sp.csr_matrix  # users x items, binary, held-out targets removed
     train_users: np.ndarray  # bool per interaction row: the user's dialogue is in the train split
+    location: str | None = None  # the dataset folder (for methods that read files, e.g. kbrd's CRSLab export)
 
 
 class Method(Protocol):

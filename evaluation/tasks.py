@@ -34,6 +34,7 @@ class RecExample:
     context: tuple[tuple[str, str], ...]  # (role, text) of every utterance before the recommendation
     mentioned: tuple[str, ...]  # item ids named before it (excluded from the ranking)
     history: tuple[str, ...]  # the user's history items, when the persona's recommender sees them
+    entities: tuple[str, ...] = ()  # linked KG entities and item ids of the context, first mention order
 
     @property
     def seeker_text(self) -> str:
@@ -70,6 +71,7 @@ def recommend_examples(
         persona = PERSONA_BY_ID.get(row["persona"])
         shown = tuple(history) if persona is not None and persona.sees_history else ()
         named: list[str] = []
+        linked: dict[str, None] = {}
         for position, (utt, fresh) in enumerate(zip(dialog, recommendations(_as_turns(dialog)), strict=True)):
             context = tuple((u["role"], u["text"]) for u in dialog[:position])
             for item in utt["movies"] or []:
@@ -84,7 +86,9 @@ def recommend_examples(
                             context=context,
                             mentioned=tuple(dict.fromkeys(named)),
                             history=shown,
+                            entities=tuple(linked),
                         )
                     )
             named.extend(utt["movies"] or [])
+            linked.update(dict.fromkeys([*(utt.get("entity") or []), *(utt["movies"] or [])]))
     return examples
