@@ -69,14 +69,20 @@ class FactMatcher:
         self.idf = np.log1p(n_items / np.maximum(df, 1)).astype(np.float32)
 
     def named(self, text: str) -> list[int]:
-        """Fact ids the text names (each once, in order of first appearance)."""
+        """Fact ids the text names (longest match, left to right; each once, in order of first appearance)."""
         tokens = words(text)
         found: dict[int, None] = {}
-        for start in range(len(tokens)):
-            for length in range(1, min(MAX_PHRASE, len(tokens) - start) + 1):
+        start = 0
+        while start < len(tokens):
+            # Longest phrase first: "space marine" is one fact, not also "space".
+            for length in range(min(MAX_PHRASE, len(tokens) - start), 0, -1):
                 fact = self.phrases.get(tuple(tokens[start : start + length]))
                 if fact is not None:
                     found[fact] = None
+                    start += length
+                    break
+            else:
+                start += 1
         return list(found)
 
     def score_texts(self, texts: Sequence[str]) -> np.ndarray:
