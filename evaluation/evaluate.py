@@ -22,17 +22,13 @@ from evaluation.llm import LLMRanker
 from evaluation.methods import BM25, ItemKNN, Method, Popularity, TrainData
 from evaluation.metrics import RANK_METRICS, per_example, summarise
 from evaluation.ranking import Catalog, rank_targets
+from evaluation.stage import DEFAULT_METHODS, METHODS, TASKS
 from evaluation.tasks import RecExample, recommend_examples
 from pipeline.errors import StageError
 
 __all__ = ["METHODS", "TASKS", "EvalOptions", "evaluate", "make_method", "train_data"]
 
-TASKS = ("recommend", "respond", "collaborate")
-METHODS = ("popularity", "item_knn", "bm25", "llm", "kbrd")
-DEFAULT_METHODS = ("popularity", "item_knn", "bm25", "llm")
-CRS_METHODS = ("popularity", "item_knn", "bm25", "kbrd")
 ALL = "all"
-COLLAB_K = 10
 
 
 @dataclass

@@ -24,11 +24,12 @@ from pipeline.errors import StageError
 from pipeline.manifest import package_versions, record_stage
 
 EVAL_DIR = "eval"
+TASKS = ("recommend", "respond", "collaborate")
+METHODS = ("popularity", "item_knn", "bm25", "llm", "kbrd")
+DEFAULT_METHODS = ("popularity", "item_knn", "bm25", "llm")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from evaluation.evaluate import DEFAULT_METHODS, METHODS, TASKS
-
     parser.add_argument("--run", type=Path, help="run folder holding hub/ (from `build`); results go to RUN/eval")
     parser.add_argument(
         "--dataset", help="evaluate this local folder or Hub repo instead of RUN/hub (configs crslab, raw, items)"

@@ -98,3 +98,16 @@ def test_summary_line_help_and_one_line_errors(evaluated, tmp_path, capsys):
     assert err.startswith("distillrecdial evaluate: error:") and "no built dataset" in err and "\n" not in err
     assert main(["evaluate", "--run", str(evaluated), "--split", "dev", "--out", str(tmp_path / "x")]) == 2
     assert "no split 'dev'" in capsys.readouterr().err
+
+
+def test_hub_repo_path_reads_the_same_configs(evaluated):
+    """``--dataset REPO`` goes through ``datasets.load_dataset``; a local folder stands in for the Hub repo here."""
+    from evaluation.data import _read_folder, _read_hub
+
+    via_datasets = _read_hub(str(evaluated / "hub"))
+    via_parquet, _ = _read_folder(evaluated / "hub")
+    for name in ("crslab", "raw", "items"):
+        assert set(via_datasets[name]) == set(via_parquet[name])
+        for split, frame in via_parquet[name].items():
+            assert via_datasets[name][split].height == frame.height
+            assert via_datasets[name][split].columns == frame.columns
