@@ -60,21 +60,29 @@ def rank_targets(
     tops = np.empty((len(examples), top_k), dtype=np.int64)
     for start in range(0, len(examples), chunk):
         block = examples[start : start + chunk]
-        scores = np.asarray(score(block), dtype=np.float64)
+        scores = np.asarray(score(block))
+        if scores.dtype not in (np.float32, np.float64):
+            scores = scores.astype(np.float64)
         if scores.shape != (len(block), n_items):
             raise ValueError(f"a method returned scores of shape {scores.shape}, not {(len(block), n_items)}")
-        scores = scores.copy() if not scores.flags.writeable else scores
-        rows = [r for r, ex in enumerate(block) for _ in catalog.positions(ex.mentioned)]
-        cols = [c for ex in block for c in catalog.positions(ex.mentioned)]
-        scores[rows, cols] = -np.inf
         target = np.array([catalog.index.get(ex.target, -1) for ex in block])
         known = target >= 0
         t = np.where(known, target, 0)
-        own = scores[np.arange(len(block)), t][:, None]
-        above = (scores > own).sum(axis=1)
-        tied = ((scores == own) & (keys[None, :] < keys[t][:, None])).sum(axis=1)
-        ranks[start : start + len(block)] = np.where(known, above + tied + 1, n_items)
+        rows_idx = np.arange(len(block))
+        own = scores[rows_idx, t][:, None]
+        beats = (scores > own) | ((scores == own) & (keys[None, :] < keys[t][:, None]))
+        # Excluded (already mentioned) items are taken back out of the count; the scores are never copied.
+        rows = np.array([r for r, ex in enumerate(block) for _ in catalog.positions(ex.mentioned)], dtype=np.int64)
+        cols = np.array([c for ex in block for c in catalog.positions(ex.mentioned)], dtype=np.int64)
+        if rows.size:
+            pairs = np.unique(rows * n_items + cols)
+            rows, cols = pairs // n_items, pairs % n_items
+        excluded_beats = np.bincount(rows[beats[rows, cols]], minlength=len(block)) if rows.size else 0
+        ranks[start : start + len(block)] = np.where(known, beats.sum(axis=1) - excluded_beats + 1, n_items)
         if top_k:
+            scores = np.array(scores, dtype=np.float64)
+            if rows.size:
+                scores[rows, cols] = -np.inf
             # Sort key: score descending, then tie key ascending — the order the ranks above count.
             k = min(top_k, n_items)
             part = (
