@@ -92,17 +92,14 @@ def _interactions(data: EvalData, catalog: Catalog) -> tuple[sp.csr_matrix, np.n
                 pairs.extend((user, h["item_id"]) for h in history or [])
                 if split == "train":
                     pairs.append((user, target))
-        frame = pl.DataFrame(pairs, schema=["user_id", "item_id"], orient="row")
-    frame = frame.unique().sort("user_id", "item_id")
-    users = frame["user_id"].unique(maintain_order=True).to_list()
-    user_index = {u: i for i, u in enumerate(users)}
-    rows, cols = [], []
-    for user, item in zip(frame["user_id"].to_list(), frame["item_id"].to_list(), strict=True):
-        col = catalog.index.get(item)
-        if col is not None:
-            rows.append(user_index[user])
-            cols.append(col)
+        frame = pl.DataFrame(pairs, schema={"user_id": pl.String, "item_id": pl.String}, orient="row")
+    positions = pl.DataFrame({"item_id": catalog.ids, "col": np.arange(len(catalog), dtype=np.int64)})
+    frame = frame.unique().join(positions, on="item_id", how="inner").sort("user_id", "item_id")
+    users = frame["user_id"].unique(maintain_order=True)
+    rows = frame["user_id"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    cols = frame["col"].to_numpy()
     matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(catalog)))
+    users = users.to_list()
     return matrix, np.array([u in train_users for u in users], dtype=bool)
 
 
