@@ -109,7 +109,7 @@ def train_data(data: EvalData, catalog: Catalog, histories: dict[str, tuple[str,
     return TrainData(
         catalog=catalog,
         items=data.items,
-        examples=recommend_examples(train_rows, histories),
+        examples=recommend_examples(train_rows, histories, []),
         interactions=matrix,
         train_users=train_users,
         location=data.location,
@@ -147,10 +147,13 @@ def evaluate(
     catalog = Catalog(data.item_ids)
     histories = _histories(data)
     rows = split_rows(data.crslab, options.split, f"{data.source} crslab")
-    examples = recommend_examples(rows, histories)
+    problems: list[str] = []
+    examples = recommend_examples(rows, histories, problems)
     personas = [ex.persona for ex in examples]
     train = train_data(data, catalog, histories)
-    results: dict[str, Any] = {"n": {"recommend": _counts(personas), "dialogues": len(rows)}}
+    results: dict[str, Any] = {
+        "n": {"recommend": _counts(personas), "dialogues": len(rows), "skipped_dialogues": len(problems)}
+    }
     methods_info: dict[str, Any] = {}
     ranks: dict[str, np.ndarray] = {}
     fitted: dict[str, Method] = {}
@@ -203,6 +206,7 @@ def evaluate(
         "metrics": list(RANK_METRICS),
         "exclusion": "items mentioned before the recommendation are not ranked",
         "leakage_fields": list(FIELDS),
+        "skipped": problems[:20],
     }
     return results
 

@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         f"evaluate: {summary['examples']:,} recommendations in {summary['dialogues']:,} {args.split} dialogues, "
         f"{len(summary['methods'])} methods, tasks {' '.join(summary['tasks'])}{best}"
         + (f"; leakage {leak:.1%}" if leak is not None else "")
+        + (f"; {n['skipped_dialogues']:,} malformed dialogues skipped" if n.get("skipped_dialogues") else "")
         + f" → {out}"
     )
     return 0

@@ -57,38 +57,52 @@ def _as_turns(dialog: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
 
 
 def recommend_examples(
-    crslab_rows: Iterable[Mapping[str, Any]], histories: Mapping[str, list[str]] | None = None
+    crslab_rows: Iterable[Mapping[str, Any]],
+    histories: Mapping[str, tuple[str, list[str]]] | None = None,
+    problems: list[str] | None = None,
 ) -> list[RecExample]:
     """Every recommendation in ``crslab_rows`` (crslab config rows), in dialogue and turn order.
 
-    ``histories`` maps ``conv_id`` → ``(user_id, [history item ids])`` from the raw config.
+    ``histories`` maps ``conv_id`` → ``(user_id, [history item ids])`` from the raw config. A malformed row is
+    skipped (its number and the missing field appended to ``problems``), never fatal.
     """
     histories = histories or {}
+    examples: list[RecExample] = []
+    for number, row in enumerate(crslab_rows):
+        try:
+            examples.extend(_row_examples(row, histories))
+        except (KeyError, TypeError, AttributeError) as err:
+            if problems is None:
+                raise
+            problems.append(f"row {number} ({row.get('conv_id') if hasattr(row, 'get') else '?'}): bad field {err}")
+    return examples
+
+
+def _row_examples(row: Mapping[str, Any], histories: Mapping[str, tuple[str, list[str]]]) -> list[RecExample]:
     examples = []
-    for row in crslab_rows:
-        dialog = list(row["dialog"])
-        user_id, history = histories.get(row["conv_id"], ("", []))
-        persona = PERSONA_BY_ID.get(row["persona"])
-        shown = tuple(history) if persona is not None and persona.sees_history else ()
-        named: list[str] = []
-        linked: dict[str, None] = {}
-        for position, (utt, fresh) in enumerate(zip(dialog, recommendations(_as_turns(dialog)), strict=True)):
-            context = tuple((u["role"], u["text"]) for u in dialog[:position])
-            for item in utt["movies"] or []:
-                if item in fresh:
-                    examples.append(
-                        RecExample(
-                            conv_id=row["conv_id"],
-                            user_id=user_id,
-                            persona=row["persona"],
-                            turn=position,
-                            target=item,
-                            context=context,
-                            mentioned=tuple(dict.fromkeys(named)),
-                            history=shown,
-                            entities=tuple(linked),
-                        )
+    dialog = list(row["dialog"])
+    user_id, history = histories.get(row["conv_id"], ("", []))
+    persona = PERSONA_BY_ID.get(row["persona"])
+    shown = tuple(history) if persona is not None and persona.sees_history else ()
+    named: list[str] = []
+    linked: dict[str, None] = {}
+    for position, (utt, fresh) in enumerate(zip(dialog, recommendations(_as_turns(dialog)), strict=True)):
+        context = tuple((u["role"], u["text"]) for u in dialog[:position])
+        for item in utt["movies"] or []:
+            if item in fresh:
+                examples.append(
+                    RecExample(
+                        conv_id=row["conv_id"],
+                        user_id=user_id,
+                        persona=row["persona"],
+                        turn=position,
+                        target=item,
+                        context=context,
+                        mentioned=tuple(dict.fromkeys(named)),
+                        history=shown,
+                        entities=tuple(linked),
                     )
-            named.extend(utt["movies"] or [])
-            linked.update(dict.fromkeys([*(utt.get("entity") or []), *(utt["movies"] or [])]))
+                )
+        named.extend(utt["movies"] or [])
+        linked.update(dict.fromkeys([*(utt.get("entity") or []), *(utt["movies"] or [])]))
     return examples

@@ -189,3 +189,15 @@ def test_examples_exclude_items_mentioned_before_and_skip_repeats():
     assert [(ex.turn, ex.target) for ex in examples] == [(3, "B000000005"), (5, "B000000006")]
     assert examples[0].mentioned == ("B000000009",) and examples[1].mentioned == ("B000000009", "B000000005")
     assert examples[0].seeker_text.startswith("Hello there.") and "Try Film" not in examples[0].context_text
+
+
+def test_a_malformed_dialogue_is_skipped_and_counted():
+    data = synthetic(True, n_test=20)
+    rows = data.crslab["test"].to_dicts()
+    broken = dict(rows[0])
+    broken.pop("dialog")
+    problems: list[str] = []
+    examples = recommend_examples([broken, *rows[1:]], None, problems)
+    assert len(examples) == 19 and len(problems) == 1 and "dialog" in problems[0]
+    with pytest.raises(KeyError):
+        recommend_examples([broken])
