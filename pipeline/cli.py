@@ -15,6 +15,7 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
     """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
     from builder import build, export_crslab, import_release, push
     from dataset_card import report
+    from evaluation import stage as evaluate
     from generation import distill, generate, merge, prepare, select_seeds
 
     return {
@@ -31,6 +32,10 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
         "export-crslab": (export_crslab, "the built crslab, items and kg configs → CRSLab's dataset files"),
         "import-release": (import_release, "the first DistillRecDial release's files → raw records and sft rows"),
         "report": (report, "raw dialogues → quality metrics per persona, split and generator → RUN/report/"),
+        "evaluate": (
+            evaluate,
+            "CRS benchmark of a built dataset: recommend, respond, collaborate, leakage → RUN/eval/",
+        ),
     }
 
 
