@@ -26,7 +26,16 @@ import scipy.sparse as sp
 from evaluation.ranking import Catalog
 from evaluation.tasks import RecExample
 
-__all__ = ["BM25", "ITEM_TEXT_FIELDS", "ItemKNN", "Method", "Popularity", "TrainData", "item_documents"]
+__all__ = [
+    "BM25",
+    "ITEM_TEXT_FIELDS",
+    "ItemKNN",
+    "Method",
+    "Popularity",
+    "TrainData",
+    "cosine_item_similarity",
+    "item_documents",
+]
 
 ITEM_TEXT_FIELDS = ("title", "year", "genres", "keywords", "actors", "directors", "collection", "overview")
 
@@ -66,19 +75,35 @@ class Popularity:
         return np.broadcast_to(self.counts, (len(examples), self.counts.size))
 
 
+def cosine_item_similarity(interactions: sp.spmatrix, neighbours: int | None = None) -> sp.csr_matrix:
+    """Item x item cosine of co-interaction (users x items binary matrix in), self-similarity removed.
+
+    ``neighbours`` keeps only each item's most similar items (ties: lower item index), the classic
+    neighbourhood of item-kNN; it bounds a user's score row when popular items co-occur with everything.
+    """
+    x = interactions.astype(np.float64)
+    co = (x.T @ x).tocsr()
+    norms = np.sqrt(co.diagonal())
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    sim = (sp.diags(inv) @ co @ sp.diags(inv)).tocsr()
+    sim.setdiag(0.0)
+    sim.eliminate_zeros()
+    if neighbours is not None:
+        sim.sort_indices()
+        rows = np.repeat(np.arange(sim.shape[0]), np.diff(sim.indptr))
+        order = np.lexsort((sim.indices, -sim.data, rows))  # per row: most similar first
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size) - sim.indptr[rows[order]]
+        sim.data[position >= neighbours] = 0.0
+        sim.eliminate_zeros()
+    return sim.astype(np.float32)
+
+
 class ItemKNN:
     name = "item_knn"
 
     def fit(self, train: TrainData) -> None:
-        x = train.interactions.astype(np.float64)
-        co = (x.T @ x).tocsr()
-        norms = np.sqrt(co.diagonal())
-        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        sim = sp.diags(inv) @ co @ sp.diags(inv)
-        sim = sim.tocsr()
-        sim.setdiag(0.0)
-        sim.eliminate_zeros()
-        self.sim = sim.astype(np.float32)
+        self.sim = cosine_item_similarity(train.interactions)
         self.catalog = train.catalog
 
     def score(self, examples: Sequence[RecExample]) -> np.ndarray:

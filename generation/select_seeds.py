@@ -43,8 +43,10 @@ REPRESENTATION = (
     "TF-IDF of the target and history items' genres, keywords, actors, directors, collection and ids, "
     "plus TF-IDF of the review texts the prompt shows; truncated SVD to {dims} dimensions; cosine distance"
 )
+NEIGHBOURS = 100
 UNCERTAINTY = (
-    "item-kNN (cosine on k-core co-interaction, targets held out) from the user's history; "
+    f"item-kNN ({NEIGHBOURS} nearest neighbours by cosine on k-core co-interaction, targets held out) "
+    "from the user's history; "
     "score = mean of the target's normalised rank and the normalised entropy of the candidates' scores"
 )
 
@@ -148,32 +150,29 @@ def shown_reviews(run: Path, prompts: list[dict[str, Any]]) -> list[str]:
 
 
 def collaborative_scores(run: Path, prompts: list[dict[str, Any]], index: dict[str, int]) -> np.ndarray:
-    """Per prompt, the uncertainty of an item-kNN recommender about its target (see `uncertainty_scores`)."""
+    """Per prompt, the uncertainty of `evaluate`'s item-kNN about its target (see `uncertainty_scores`).
+
+    The similarity comes from every k-core interaction except the targets, which are what is predicted, and
+    keeps each item's ``NEIGHBOURS`` nearest items, so scoring costs users x neighbourhood, not users x catalog.
+    """
+    from evaluation.methods import cosine_item_similarity
+
     interactions = pl.read_parquet(run / INTERACTIONS_FILE, columns=["user_id", "item_id", "role"])
     train = interactions.filter((pl.col("role") != "target") & pl.col("item_id").is_in(list(index)))
     users = {u: i for i, u in enumerate(train["user_id"].unique().sort().to_list())}
-    x = sp.csr_matrix(
-        (
-            np.ones(train.height),
-            ([users[u] for u in train["user_id"]], [index[i] for i in train["item_id"]]),
-        ),
-        shape=(len(users), len(index)),
-    )
+    rows = np.fromiter((users[u] for u in train["user_id"]), dtype=np.int64, count=train.height)
+    cols = np.fromiter((index[i] for i in train["item_id"]), dtype=np.int64, count=train.height)
+    x = sp.csr_matrix((np.ones(train.height), (rows, cols)), shape=(len(users), len(index)))
     x.data[:] = 1.0
-    co = (x.T @ x).tocsr()
-    norms = np.sqrt(co.diagonal())
-    inv = sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0))
-    similarity = (inv @ co @ inv).tocsr()
-    similarity.setdiag(0.0)
+    similarity = cosine_item_similarity(x, neighbours=NEIGHBOURS)
     history = user_item_matrix([{**p, "target_item": ""} for p in prompts], index)
     targets = np.array([index.get(p["target_item"], -1) for p in prompts])
     out = np.ones(len(prompts))
     known = np.flatnonzero(targets >= 0)
-    chunk = 512
+    chunk = 2048
     for start in progress(range(0, len(known), chunk), desc="select uncertainty", unit="chunk"):
-        rows = known[start : start + chunk]
-        scores = (history[rows] @ similarity).toarray()
-        out[rows] = uncertainty_scores(scores, targets[rows], history[rows])
+        part = known[start : start + chunk]
+        out[part] = uncertainty_scores(history[part] @ similarity, targets[part], history[part])
     return out
 
 

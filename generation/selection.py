@@ -101,11 +101,12 @@ def user_features(
     return normalize(x).astype(np.float64)
 
 
-def uncertainty_scores(scores: np.ndarray, targets: np.ndarray, exclude: sp.csr_matrix | None = None) -> np.ndarray:
+def uncertainty_scores(scores: sp.csr_matrix, targets: np.ndarray, exclude: sp.csr_matrix | None = None) -> np.ndarray:
     """How unsure a recommender is about each user's target, in [0, 1]; higher = less certain.
 
-    ``scores`` is users x items (higher = recommended first), ``targets`` each user's target column, and
-    ``exclude`` the items that may not be recommended (the user's history). The score is the mean of
+    ``scores`` is users x items, sparse and non-negative (higher = recommended first; an absent entry scores
+    0), ``targets`` each user's target column, and ``exclude`` the items that are no candidates (the user's
+    history). The score is the mean of
 
     - the target's normalised rank, ``(r - 1) / (n - 1)`` over the ``n`` candidates, with ``r`` = 1 + the
       candidates scored higher than the target + half those tied with it (0 when it is ranked first alone,
@@ -113,23 +114,31 @@ def uncertainty_scores(scores: np.ndarray, targets: np.ndarray, exclude: sp.csr_
     - the normalised entropy of the candidates' scores taken as a distribution, ``H(p) / log n`` with
       ``p = s / sum(s)`` over candidates with ``s > 0`` (1 when every candidate scores alike, including
       all zero: the recommender knows nothing about this user).
+
+    Computed on the stored entries only, so a chunk of users costs its non-zeros, not users x catalog.
     """
-    scores = np.array(scores, dtype=np.float64)
-    users = scores.shape[0]
+    scores = sp.csr_matrix(scores, dtype=np.float64, copy=True)
+    users, n_items = scores.shape
+    excluded = np.zeros(users)
     if exclude is not None:
-        rows, cols = exclude.nonzero()
-        keep = cols != targets[rows]
-        scores[rows[keep], cols[keep]] = -np.inf
-    candidates = np.isfinite(scores).sum(axis=1)
-    target_scores = scores[np.arange(users), targets]
-    above = (scores > target_scores[:, None]).sum(axis=1)
-    ties = (scores == target_scores[:, None]).sum(axis=1) - 1  # other candidates tied with the target
-    rank = above + ties / 2.0  # 0-based; a tie counts as half above, as a random tie-break would on average
-    rank_part = rank / np.maximum(candidates - 1, 1)
-    positive = np.where(np.isfinite(scores) & (scores > 0), scores, 0.0)
-    total = positive.sum(axis=1, keepdims=True)
-    p = np.divide(positive, total, out=np.zeros_like(positive), where=total > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
-    entropy_part = np.where(total[:, 0] > 0, entropy / np.log(np.maximum(candidates, 2)), 1.0)
+        mask = sp.csr_matrix(exclude, dtype=bool, copy=True)
+        owner = np.repeat(np.arange(users), np.diff(mask.indptr))
+        mask.data &= mask.indices != targets[owner]  # the target is always a candidate
+        mask.eliminate_zeros()
+        excluded = np.diff(mask.indptr)
+        scores = scores - scores.multiply(mask)
+    scores.eliminate_zeros()
+    candidates = n_items - excluded
+    row = np.repeat(np.arange(users), np.diff(scores.indptr))
+    target = np.asarray(scores[np.arange(users), targets]).ravel()
+    above = np.bincount(row, weights=scores.data > target[row], minlength=users)
+    positive = np.diff(scores.indptr)
+    # Ties: stored entries equal to a positive target score, or every unstored candidate when it scores 0.
+    equal = np.bincount(row, weights=scores.data == target[row], minlength=users)
+    ties = np.where(target > 0, equal - 1, candidates - positive - 1)
+    rank_part = (above + ties / 2.0) / np.maximum(candidates - 1, 1)
+    total = np.bincount(row, weights=scores.data, minlength=users)
+    p = scores.data / total[row]
+    entropy = -np.bincount(row, weights=p * np.log(p), minlength=users)
+    entropy_part = np.where(total > 0, entropy / np.log(np.maximum(candidates, 2)), 1.0)
     return (rank_part + entropy_part) / 2.0

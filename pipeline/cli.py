@@ -82,10 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    console.configure(args.verbosity)
     run: Callable[[argparse.Namespace], int] = args._run
     try:
-        return run(args)
+        with console.verbosity(args.verbosity):
+            return run(args)
     except StageError as err:
         print(f"distillrecdial {args.stage}: error: {err}", file=sys.stderr)
         return err.exit_code

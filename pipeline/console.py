@@ -6,40 +6,71 @@ their notes through :func:`note` and :func:`warn` so one switch governs them all
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from tqdm.auto import tqdm
 
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the message (redirected or captured since)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 LOGGER = logging.getLogger("distillrecdial")
+_handler = _CurrentStderr()
+_handler.setFormatter(logging.Formatter("%(message)s"))
+LOGGER.addHandler(_handler)
+LOGGER.propagate = False
+LOGGER.setLevel(logging.INFO)  # a stage called from Python speaks as the CLI does by default
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 _bars = True
+#: What the libraries a stage drives read for their own chatter: (value under --quiet, under --verbose).
+_LIBRARY_ENV = {
+    "TRANSFORMERS_VERBOSITY": ("error", "info"),
+    "VLLM_LOGGING_LEVEL": ("ERROR", "INFO"),
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": ("1", None),
+    "HF_HUB_DISABLE_PROGRESS_BARS": ("1", None),
+}
 
 
-def configure(verbosity: int = NORMAL) -> None:
-    """Set how much every stage and the libraries it drives print; call once, before the stage runs."""
-    if not LOGGER.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        LOGGER.addHandler(handler)
-        LOGGER.propagate = False
+@contextlib.contextmanager
+def verbosity(level: int = NORMAL) -> Iterator[None]:
+    """Run a stage at ``level`` (``QUIET``, ``NORMAL`` or ``VERBOSE``), then put everything back.
+
+    The CLI runs one stage per process, but tests and notebooks run many in one: a ``--quiet`` stage must
+    not silence the next one.
+    """
     global _bars
-    LOGGER.setLevel({QUIET: logging.WARNING, NORMAL: logging.INFO}.get(verbosity, logging.DEBUG))
-    _bars = verbosity > QUIET
-    if verbosity <= QUIET:
-        # For child processes and libraries imported from now on (tqdm reads TQDM_* when it is imported).
-        os.environ["TQDM_DISABLE"] = "1"
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
-        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    elif verbosity >= VERBOSE:
-        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "info")
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "INFO")
+    saved = (LOGGER.level, _bars, {name: os.environ.get(name) for name in _LIBRARY_ENV})
+    LOGGER.setLevel({QUIET: logging.WARNING, NORMAL: logging.INFO}.get(level, logging.DEBUG))
+    _bars = level > QUIET
+    for name, (quiet, verbose) in _LIBRARY_ENV.items():
+        value = quiet if level <= QUIET else verbose if level >= VERBOSE else None
+        if value is not None:
+            os.environ.setdefault(name, value)
+    try:
+        yield
+    finally:
+        LOGGER.setLevel(saved[0])
+        _bars = saved[1]
+        for name, value in saved[2].items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def progress(iterable: Any = None, **options: Any) -> tqdm:

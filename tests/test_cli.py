@@ -84,3 +84,14 @@ def test_quiet_leaves_only_the_summary_and_verbose_adds_notes(tmp_path):
     normal = cli("prepare", *sources, "--out", str(tmp_path / "normal"))
     assert "prepare: " in normal.stderr  # the stage's notes, which --quiet hides
     assert normal.stdout == quiet.stdout.replace(str(tmp_path / "quiet"), str(tmp_path / "normal"))
+
+
+def test_a_quiet_stage_does_not_silence_the_next_one_in_the_same_process(tmp_path, capfd):
+    from pipeline.cli import main
+
+    sources = ["--reviews", str(SAMPLE / "Movies_and_TV.jsonl"), "--meta", str(SAMPLE / "meta_Movies_and_TV.jsonl")]
+    sources += ["--tmdb", str(SAMPLE / "tmdb_movies.json")]
+    assert main(["prepare", *sources, "--out", str(tmp_path / "a"), "-q"]) == 0
+    assert capfd.readouterr().err == ""
+    assert main(["prepare", *sources, "--out", str(tmp_path / "b")]) == 0
+    assert "prepare: " in capfd.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import test_build
 
-from evaluation import results_markdown
+from dataset_card.eval_tables import results_markdown
 from evaluation.metrics import RANK_METRICS
 from pipeline.cli import main
 

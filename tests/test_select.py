@@ -9,6 +9,7 @@ import numpy as np
 import orjson
 import polars as pl
 import pytest
+import scipy.sparse as sp
 
 from generation.generate import run_generation
 from generation.raw_store import MERGED_NAME, read_records
@@ -122,11 +123,15 @@ def test_farthest_first_and_uncertainty_on_hand_made_inputs():
     x = np.array([[1.0, 0.0], [0.0, 1.0], [0.8, 0.6], [-1.0, 0.0]])
     order, radius = farthest_first(x, 3, first=0)
     assert order.tolist() == [0, 3, 1] and radius.tolist() == [1.0, 2.0, 1.0]
-    scores = np.array([[3.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    scores = sp.csr_matrix([[3.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
     u = uncertainty_scores(scores, np.array([0, 2, 1]))
     assert u[0] < u[1] == u[2]  # target first with peaked scores < flat scores = no signal at all
     assert u[1] == pytest.approx((0.5 + 1.0) / 2)  # all tied: mid rank, entropy at its maximum
     assert uncertainty_scores(scores[:1], np.array([2]))[0] > u[0]  # the same scores, a target ranked lower
+    # History items are no candidates: excluding the item above the target makes it first, and more certain.
+    history = sp.csr_matrix([[1, 0, 0, 0]])
+    assert uncertainty_scores(scores[:1], np.array([1]), history)[0] < uncertainty_scores(scores[:1], np.array([1]))[0]
+    assert uncertainty_scores(scores[:1], np.array([1]), history)[0] == pytest.approx((0 + 0) / 2)
 
 
 def test_generate_covers_exactly_the_selection_even_when_resumed(sample_run, tmp_path):
@@ -144,3 +149,15 @@ def test_generate_covers_exactly_the_selection_even_when_resumed(sample_run, tmp
     prompts = {p["user_id"]: p["prompt_id"] for p in records}
     written = [prompts[r["user_id"]] for r in read_records(run / "raw" / "teacher" / MERGED_NAME)]
     assert sorted(written) == sorted(chosen)
+
+
+def test_item_knn_neighbourhood_keeps_each_items_most_similar():
+    from evaluation.methods import cosine_item_similarity
+
+    # Item 0 co-occurs with items 1 (3 users), 2 (2 users) and 3 (1 user).
+    x = sp.csr_matrix([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]], dtype=float)
+    full = cosine_item_similarity(x).toarray()
+    top = cosine_item_similarity(x, neighbours=2).toarray()
+    assert (np.count_nonzero(top, axis=1) <= 2).all()
+    assert top[0].nonzero()[0].tolist() == [1, 2] and top[0, 1] == full[0, 1]
+    assert cosine_item_similarity(x, neighbours=10).toarray() == pytest.approx(full)
