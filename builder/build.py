@@ -15,12 +15,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import orjson
 from datasets import load_dataset
 from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
 from builder.hub_folder import config_datasets, staging_dir, swap_in, write_parquet
 from builder.plan import default_roles, load_items, make_plan, write_plan
 from dataset_card.card import card_context
+from dataset_card.eval_tables import RESULTS_FILE, measured_on, results_markdown
 from dataset_card.figures import render_all
 from dataset_card.provenance import generator_label, rule_based_only
 from dataset_card.render import card_metadata, render_card
@@ -30,9 +32,10 @@ from distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS
 from generation.generate import ROLES
 from pipeline.atomic import write_bytes, write_text
 from pipeline.errors import StageError
-from pipeline.manifest import read_manifest, record_stage
+from pipeline.manifest import read_manifest, record_stage, sha256_file
 
 HUB_DIR = "hub"
+EVAL_DIR = "eval"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +90,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stats = card_stats(plan, built["items"]["train"].num_rows, built["kg"]["train"].num_rows)
+    benchmark = benchmark_tables(run / EVAL_DIR / RESULTS_FILE, staging)
     # Measured on the published roles only, generators named without local paths: the card's tables and figures.
     quality = build_report(run, roles=roles, label=generator_label, equal_size=True)
     figures = render_all(quality)
@@ -104,6 +108,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         k=k,
         citation=_CITATION,
         descriptions=_CONFIG_DESCRIPTIONS,
+        benchmark=benchmark,
     )
     write_text(staging / "README.md", render_card(card_metadata(configs, stats), context))
     swap_in(staging, target)
@@ -124,6 +129,22 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
     }
     record_stage(run, "build", entry)
     return entry
+
+
+def benchmark_tables(results_path: Path, staging: Path) -> dict[str, Any] | None:
+    """The evaluation's tables for the card when `evaluate` ran on exactly the data being published.
+
+    ``{"tables": markdown}`` when it did, ``{"tables": None}`` when its results belong to another build
+    (the card then says the benchmark is not shown), ``None`` when nothing was evaluated.
+    """
+    if not results_path.is_file():
+        return None
+    try:
+        results = orjson.loads(results_path.read_bytes())
+    except orjson.JSONDecodeError as err:
+        raise StageError(f"{results_path}: not JSON ({err}); rerun `distillrecdial evaluate`") from None
+    data = {f"{path.parent.name}/{path.name}": sha256_file(path) for path in sorted(staging.glob("data/*/*.parquet"))}
+    return {"tables": results_markdown(results) if measured_on(results, data) else None}
 
 
 def run(args: argparse.Namespace) -> int:

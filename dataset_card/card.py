@@ -102,6 +102,7 @@ def card_context(
     k: int,
     citation: str,
     descriptions: dict[str, str],
+    benchmark: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The template's variables."""
     equal = quality["diversity_equal_size"]["by_generator"]
@@ -114,6 +115,7 @@ def card_context(
         "other_raw": sum(g["raw"] for g in stats["generators"] if not g["rule_based"]),
         "template_share": round(template_share, 1) if template_share else 0,
         "example": example_dialogue(plan, catalog),
+        "benchmark": benchmark,
         "repo_id": repo_id,
         "k": k,
         "citation": citation,

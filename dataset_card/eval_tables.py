@@ -10,6 +10,18 @@ from typing import Any
 from generation.personas import PERSONA_BY_ID
 
 HEADLINE = ("recall@1", "recall@10", "recall@50", "mrr", "ndcg@10")
+RESULTS_FILE = "results.json"
+
+
+def measured_on(results: dict[str, Any], data_files: dict[str, str]) -> bool:
+    """Whether ``results`` were measured on exactly these data files (``config/file.parquet`` → SHA-256).
+
+    A card must not show numbers of another build: `evaluate` records the hash of every parquet file it read,
+    and every one of them must be among the files being published, byte for byte.
+    """
+    inputs = (results.get("provenance") or {}).get("inputs") or {}
+    evaluated = {name: digest for name, digest in inputs.items() if name.endswith(".parquet") and "/" in name}
+    return bool(evaluated) and all(data_files.get(name) == digest for name, digest in evaluated.items())
 
 
 def persona_name(key: str) -> str:

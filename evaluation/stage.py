@@ -18,8 +18,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from pipeline.console import progress
 from pipeline.errors import StageError
 from pipeline.manifest import package_versions, record_stage
 
@@ -60,7 +59,7 @@ class _Bars:
 
     def __call__(self, label: str, total: int):
         self.close()  # one piece of work at a time: the previous bar is done
-        bar = tqdm(total=total, desc=f"evaluate: {label}", unit="ex", leave=False)
+        bar = progress(total=total, desc=f"evaluate: {label}", unit="ex", leave=False)
         self.bars.append(bar)
         return bar.update
 

@@ -111,3 +111,23 @@ def test_hub_repo_path_reads_the_same_configs(evaluated):
         for split, frame in via_parquet[name].items():
             assert via_datasets[name][split].height == frame.height
             assert via_datasets[name][split].columns == frame.columns
+
+
+def test_build_shows_the_benchmark_of_this_build_and_never_of_another(evaluated, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(evaluated, run)
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template", "-q"]) == 0
+    card = (run / "hub" / "README.md").read_text()
+    results = json.loads((run / "eval" / "results.json").read_text())
+    assert "## Benchmark" in card and results_markdown(results) in card
+    bm25 = results["recommend"]["bm25"]["all"]["recall@10"]
+    assert "| bm25 | " in card and f"{bm25:.3f}" in card
+
+    # Results whose inputs are not this build's files are not shown.
+    inputs = results["provenance"]["inputs"]
+    name = next(k for k in inputs if k.startswith("crslab/"))
+    inputs[name] = "0" * 64
+    (run / "eval" / "results.json").write_text(json.dumps(results))
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template", "-q"]) == 0
+    card = (run / "hub" / "README.md").read_text()
+    assert "## Benchmark" in card and "on another build of the data" in card and "| bm25 |" not in card
