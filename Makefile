@@ -40,8 +40,18 @@ demo: setup
 	# the tiny student writes no valid dialogue, so every published one is the template teacher's: say so
 	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student --allow-template
 	$(BIN)/distillrecdial report --run $(RUN)
+	# the CRS benchmark of the build (KBRD through CRSLab; the LLM ranker is the rule-based stand-in), then the
+	# build again so that the card shows it
+	$(BIN)/distillrecdial evaluate --run $(RUN) --tasks recommend collaborate \
+		--methods popularity item_knn bm25 kbrd llm --kbrd-epochs 3
+	cat $(RUN)/eval/eval.md
+	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student --allow-template --quiet
 	$(BIN)/distillrecdial export-crslab --run $(RUN) --out $(RUN)/crslab
 	$(BIN)/distillrecdial push $(RUN)/hub --repo-id $(HUB_REPO) --dry-run
+	# budgeted seed selection, in a run folder of its own (the sample is too small to thin out before `build`)
+	mkdir -p $(RUN)-select && cp $(RUN)/prompts.jsonl $(RUN)/items.parquet $(RUN)/interactions.parquet $(RUN)-select/
+	$(BIN)/distillrecdial select --run $(RUN)-select --strategy kcenter --budget 40
+	$(BIN)/distillrecdial generate --run $(RUN)-select --role teacher --backend template --quiet
 
 ## test: lint, then the test suite (offline)
 test: setup
