@@ -184,7 +184,7 @@ def opinion_phrases(text: str, limit: int = 6) -> list[Phrase]:
             continue
         noun = " ".join(subject)
         if verb:
-            phrase = noun
+            phrase = f"the {noun}"
         elif negated:
             phrase = f"{noun} that is not {word}"
         else:
