@@ -53,7 +53,7 @@ _BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+")
 # separator ("Item attributes: ..."). Every alternative is literal, so matching stays linear.
 _SENTENCE_LABEL = re.compile(
     r"^(?P<label>(?P<user>(?:the\s+)?user\s+prefers)|(?P<item>(?:the\s+)?(?:item|movie|film)\s+is))"
-    r"(?P<sep>\s*[:\-–—=]\s*|\s+)(?P<value>.*)$",
+    r"(?P<sep>\s*[:\-–—=]\s*|\s+|$)(?P<value>.*)$",
     re.IGNORECASE,
 )
 _NOUN_LABEL = re.compile(
@@ -105,7 +105,7 @@ def parse_rationale(text: str) -> ParsedRationale:
     problems: list[str] = []
     if not text or not text.strip():
         return ParsedRationale(None, None, ["empty_response"])
-    cleaned = _MARKUP.sub("", text)
+    cleaned = _MARKUP.sub("", text) if any(mark in text for mark in "*_`#") else text
     if cleaned != text:
         _add(problems, "fixed:markdown")
     values: dict[str, list[str]] = {}
@@ -116,7 +116,7 @@ def parse_rationale(text: str) -> ParsedRationale:
         line = raw_line.strip()
         if not line:
             continue
-        unbulleted = _BULLET.sub("", line)
+        unbulleted = line if line[0].isalpha() else _BULLET.sub("", line)
         match = _SENTENCE_LABEL.match(unbulleted) or _NOUN_LABEL.match(unbulleted)
         if match:
             if unbulleted != line:
@@ -159,24 +159,22 @@ def _fact_text(value: Any) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
-def render_request(item: dict[str, Any], rating: float, review_title: str | None, review_text: str | None) -> str:
-    """The user message of a rationale request: the movie's facts, then the user's review."""
+def facts_block(item: dict[str, Any]) -> str:
+    """The movie's facts as the request shows them (computed once per item, shared by its reviews)."""
     lines = ["Movie:"]
     for name in ITEM_FACTS:
         value = item.get(name)
         if value not in (None, "", []):
             lines.append(f"- {name.capitalize()}: {_fact_text(value)}")
-    lines.append("")
-    lines.append(f"The user's review ({rating:g}/5):")
-    lines.append(" — ".join(part for part in (review_title, review_text) if part))
     return "\n".join(lines)
 
 
 def request_messages(
-    item: dict[str, Any], rating: float, review_title: str | None, review_text: str | None
+    block: str, rating: float, review_title: str | None, review_text: str | None
 ) -> list[dict[str, str]]:
-    """The chat prompt (system + user) a backend receives for one review."""
+    """The chat prompt (system + user) a backend receives for one review: the movie's facts, then the review."""
+    review = " — ".join(part for part in (review_title, review_text) if part)
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": render_request(item, rating, review_title, review_text)},
+        {"role": "user", "content": f"{block}\n\nThe user's review ({rating:g}/5):\n{review}"},
     ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -208,27 +209,16 @@ def _lower(values: Any) -> list[str]:
     return [str(v).lower() for v in values or []]
 
 
-def user_prefers(phrases: list[Phrase], rating: float, item: dict[str, Any]) -> str:
-    """What the user prefers, from the review's opinions (or, without any, from the rating and the item)."""
-    likes = [p for positive, p in phrases if positive]
-    dislikes = [p for positive, p in phrases if not positive]
-    kind = _join(_lower(item.get("genres")), 2) or "such"
-    if not likes and not dislikes:
-        topics = _join(_lower(item.get("keywords")), 2)
-        about = f" about {topics}" if topics else ""
-        if rating > 3:
-            return f"The user enjoys {kind} movies{about}."
-        return f"The user was let down by this {kind} movie{about}."
-    parts = []
-    if likes:
-        parts.append(f"values {_join(likes)}")
-    if dislikes:
-        parts.append(f"is put off by {_join(dislikes)}")
-    return f"The user {' and '.join(parts)} in {kind} movies."
+@dataclass(frozen=True)
+class ItemDescription:
+    """What the writer says about an item whatever the review: computed once per item, shared by its reviews."""
+
+    sentence: str  # "Alien (1979) is a horror movie directed by Ridley Scott ... about space" (no final stop)
+    kind: str  # "horror and science fiction", or "such" without genres
+    topics: str  # "space and alien", or ""
 
 
-def item_is(item: dict[str, Any], phrases: list[Phrase]) -> str:
-    """What the item is: its kind, makers and subject from the catalog, plus what the review praises."""
+def describe_item(item: dict[str, Any]) -> ItemDescription:
     genres = _join(_lower(item.get("genres")), 2)
     sentence = f"{item.get('title') or 'This movie'}"
     if item.get("year"):
@@ -241,16 +231,35 @@ def item_is(item: dict[str, Any], phrases: list[Phrase]) -> str:
     keywords = _join(_lower(item.get("keywords")), 3)
     if keywords:
         sentence += f" about {keywords}"
+    return ItemDescription(sentence, genres or "such", _join(_lower(item.get("keywords")), 2))
+
+
+def user_prefers(phrases: list[Phrase], rating: float, item: ItemDescription) -> str:
+    """What the user prefers, from the review's opinions (or, without any, from the rating and the item)."""
+    likes = [p for positive, p in phrases if positive]
+    dislikes = [p for positive, p in phrases if not positive]
+    if not likes and not dislikes:
+        about = f" about {item.topics}" if item.topics else ""
+        if rating > 3:
+            return f"The user enjoys {item.kind} movies{about}."
+        return f"The user was let down by this {item.kind} movie{about}."
+    parts = []
+    if likes:
+        parts.append(f"values {_join(likes)}")
+    if dislikes:
+        parts.append(f"is put off by {_join(dislikes)}")
+    return f"The user {' and '.join(parts)} in {item.kind} movies."
+
+
+def item_is(item: ItemDescription, phrases: list[Phrase]) -> str:
+    """What the item is: its kind, makers and subject from the catalog, plus what the review praises."""
     praised = [p for positive, p in phrases if positive][:2]
-    if praised:
-        sentence += f", with {_join(praised, 2)}"
-    return sentence + "."
+    return f"{item.sentence}, with {_join(praised, 2)}." if praised else f"{item.sentence}."
 
 
 def write_rationales(
-    item: dict[str, Any], rating: float, review_title: str | None, review_text: str | None
+    item: ItemDescription, rating: float, review_title: str | None, review_text: str | None
 ) -> tuple[str, str]:
-    """``(user_prefers, item_is)`` for one review of ``item``."""
-    text = f"{review_title or ''}. {review_text or ''}"
-    phrases = opinion_phrases(text)
+    """``(user_prefers, item_is)`` for one review of the described item."""
+    phrases = opinion_phrases(f"{review_title or ''}. {review_text or ''}")
     return user_prefers(phrases, rating, item), item_is(item, phrases)

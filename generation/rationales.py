@@ -18,6 +18,7 @@ import argparse
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,16 @@ from generation.generate import (
     release_engines,
 )
 from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
-from generation.rationale_format import ITEM_FACTS, errors, format_rationale, parse_rationale, request_messages
+from generation.rationale_format import (
+    ITEM_FACTS,
+    errors,
+    facts_block,
+    format_rationale,
+    parse_rationale,
+    request_messages,
+)
 from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, merge_rationales, rationale_id, resume_shard
-from generation.rationale_template import TEMPLATE_MODEL, write_rationales
+from generation.rationale_template import TEMPLATE_MODEL, ItemDescription, describe_item, write_rationales
 from generation.raw_store import ShardWriter, shard_name, shard_of
 from pipeline.console import note, progress
 from pipeline.errors import StageError
@@ -140,31 +148,46 @@ def select_reviews(run: Path, every: bool, reviews: Path | None) -> tuple[pl.Dat
     return frame.filter(has_text).sort(["user_id", "item_id"]), without
 
 
-def load_item_facts(run: Path) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class PreparedItem:
+    """An item's request block and template description, computed once and shared by all its reviews."""
+
+    block: str
+    description: ItemDescription
+
+
+def prepare_item(item: dict[str, Any]) -> PreparedItem:
+    return PreparedItem(facts_block(item), describe_item(item))
+
+
+def load_items(run: Path) -> dict[str, PreparedItem]:
     items = pl.read_parquet(_need(run / ITEMS_FILE, run))
     keep = ["item_id", *(name for name in ITEM_FACTS if name in items.columns)]
-    return {row["item_id"]: row for row in items.select(keep).iter_rows(named=True)}
+    return {row["item_id"]: prepare_item(row) for row in items.select(keep).iter_rows(named=True)}
 
 
-def make_requests(frame: pl.DataFrame, items: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def make_requests(frame: pl.DataFrame, items: dict[str, PreparedItem]) -> list[dict[str, Any]]:
     """One backend request per review: the chat prompt plus what the template writer and the record need.
 
     ``persona`` carries the item id because backends derive each request's seed from (user_id, persona).
     """
-    return [
-        {
-            "user_id": row["user_id"],
-            "persona": f"rationale:{row['item_id']}",
-            "item_id": row["item_id"],
-            "review_line": row["source_line"],
-            "rating": row["rating"],
-            "review": (row["review_title"], row["review_text"]),
-            "item": item,
-            "prompt": request_messages(item, row["rating"], row["review_title"], row["review_text"]),
-        }
-        for row in frame.iter_rows(named=True)
-        for item in (items.get(row["item_id"]) or {"item_id": row["item_id"]},)
-    ]
+    requests = []
+    columns = ("user_id", "item_id", "rating", "review_title", "review_text", "source_line")
+    for user, item_id, rating, title, text, line in frame.select(columns).iter_rows():
+        item = items.get(item_id) or prepare_item({"item_id": item_id})
+        requests.append(
+            {
+                "user_id": user,
+                "persona": f"rationale:{item_id}",
+                "item_id": item_id,
+                "review_line": line,
+                "rating": rating,
+                "review": (title, text),
+                "item": item.description,
+                "prompt": request_messages(item.block, rating, title, text),
+            }
+        )
+    return requests
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -254,7 +277,7 @@ def run_rationales(args: argparse.Namespace) -> dict[str, Any]:
     failures: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     if todo:
-        items = load_item_facts(args.run)
+        items = load_items(args.run)
         backend: Backend = (
             TemplateRationaleBackend() if backend_name == "template" else load_backend(backend_name, spec)
         )
