@@ -257,9 +257,19 @@ def item_is(item: ItemDescription, phrases: list[Phrase]) -> str:
     return f"{item.sentence}, with {_join(praised, 2)}." if praised else f"{item.sentence}."
 
 
+def review_text(review_title: str | None, review_text: str | None) -> str:
+    """The text opinions are read from: the review's title, then its body."""
+    return f"{review_title or ''}. {review_text or ''}"
+
+
 def write_rationales(
-    item: ItemDescription, rating: float, review_title: str | None, review_text: str | None
+    item: ItemDescription,
+    rating: float,
+    review_title: str | None,
+    body: str | None,
+    phrases: list[Phrase] | None = None,
 ) -> tuple[str, str]:
-    """``(user_prefers, item_is)`` for one review of the described item."""
-    phrases = opinion_phrases(f"{review_title or ''}. {review_text or ''}")
+    """``(user_prefers, item_is)`` for one review of the described item (``phrases`` if already read)."""
+    if phrases is None:
+        phrases = opinion_phrases(review_text(review_title, body))
     return user_prefers(phrases, rating, item), item_is(item, phrases)

