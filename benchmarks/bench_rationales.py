@@ -46,12 +46,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reviews", type=int, default=1_000_000)
     parser.add_argument("--spacy-reviews", type=int, default=5000, help="reviews to time the spaCy reader on")
+    parser.add_argument(
+        "--text-repeat",
+        type=int,
+        default=1,
+        help="repeat each review's text K times (longer reviews than the sample's)",
+    )
     parser.add_argument("--batch-size", type=int, default=4096)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base, items = sample_reviews(Path(tmp) / "run")
     copies = -(-max(args.reviews, args.spacy_reviews) // base.height)
     frame = pl.concat([base] * copies).head(max(args.reviews, args.spacy_reviews))
+    if args.text_repeat > 1:
+        base = base.with_columns(pl.concat_str([pl.col("review_text")] * args.text_repeat, separator=" "))
     words = base["review_text"].fill_null("").str.count_matches(r"\S+").mean()
     print(f"{base.height:,} distinct sample reviews ({words:.0f} words each), repeated round robin")
     for reader, count in (("rules", args.reviews), ("spacy", args.spacy_reviews)):
