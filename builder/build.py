@@ -82,6 +82,8 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="distillrecdial-build-") as cache:
             built = config_datasets(run, Path(cache))
+            if not built["rationales"]["train"].num_rows:
+                del built["rationales"]  # published only when the run has rationales (`distillrecdial rationales`)
             configs = write_parquet(built, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

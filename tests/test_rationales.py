@@ -158,3 +158,14 @@ def test_distill_rationales_writes_a_loadable_sft_set(rationale_run, tmp_path):
     assert example[2]["content"].startswith("USER PREFERS: ") and "\nITEM IS: " in example[2]["content"]
     train_users = set(data["train"]["user_id"])
     assert train_users.isdisjoint(data["validation"]["user_id"])
+
+
+def test_a_run_without_rationales_builds_without_the_config(rationale_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(rationale_run, run, ignore=shutil.ignore_patterns(RATIONALES_DIR))
+    assert main(["generate", "--run", str(run), "--role", "teacher", "-q"]) == 0
+    assert main(["build", "--run", str(run), "-q"]) == 0
+    assert not (run / "hub" / "data" / "rationales").exists()
+    assert "config_name: rationales" not in (run / "hub" / "README.md").read_text()
+    items = load_dataset(str(run / "hub"), "items")["train"]
+    assert items.num_rows > 0 and not any(items["item_rationales"])
