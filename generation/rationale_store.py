@@ -20,6 +20,7 @@ import orjson
 from generation.rationale_format import errors
 from generation.raw_store import read_records
 from pipeline.atomic import atomic_path
+from pipeline.errors import StageError
 
 RATIONALES_DIR = "rationales"
 MERGED_FILE = "rationales.jsonl"
@@ -32,19 +33,29 @@ def rationale_id(user_id: str, item_id: str, generator: dict[str, Any]) -> str:
 
 
 def resume_shard(path: Path) -> tuple[set[str], int]:
-    """Ids already in a shard file, after cutting a torn last line left by a kill; returns (ids, bytes cut)."""
+    """Ids already in a shard file, after cutting a torn last line left by a kill; returns (ids, bytes cut).
+
+    Only the last line can be torn by a kill; an unreadable line before it is damage from elsewhere, and is
+    reported (file and line) rather than cut away with every record after it.
+    """
     if not path.exists():
         return set(), 0
     done: set[str] = set()
     good_end = 0
+    bad: tuple[int, str] | None = None
     with open(path, "rb") as handle:
-        for line in handle:
+        for number, line in enumerate(handle, start=1):
+            if bad is not None:
+                raise StageError(f"{path}:{bad[0]}: unreadable rationale record ({bad[1]}); fix or delete that line")
             if not line.endswith(b"\n"):
-                break
+                bad = (number, "no newline")  # the file's last line: torn by a kill
+                continue
             try:
-                done.add(orjson.loads(line)["rationale_id"])
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                break
+                key = orjson.loads(line)["rationale_id"]
+            except (orjson.JSONDecodeError, KeyError, TypeError) as err:
+                bad = (number, type(err).__name__ + (": no rationale_id" if isinstance(err, KeyError) else ""))
+                continue
+            done.add(key)
             good_end += len(line)
     size = path.stat().st_size
     if size > good_end:

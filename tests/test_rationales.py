@@ -85,6 +85,18 @@ def test_killed_run_resumes_without_loss_or_duplicates(rationale_run, tmp_path):
     assert (folder / MERGED_FILE).read_bytes() == (rationale_run / RATIONALES_DIR / MERGED_FILE).read_bytes()
 
 
+def test_a_damaged_line_before_the_end_is_reported_not_cut_away(rationale_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(rationale_run, run)
+    shard = next((run / RATIONALES_DIR).glob("shard-*.jsonl"))
+    lines = shard.read_bytes().splitlines(keepends=True)
+    lines[10] = b'{"rationale_id": "x", "user_\n'
+    shard.write_bytes(b"".join(lines))
+    assert main(["rationales", "--run", str(run), "-q"]) != 0
+    assert f"{shard}:11: unreadable rationale record" in capsys.readouterr().err
+    assert shard.read_bytes() == b"".join(lines)  # nothing truncated
+
+
 def test_other_generator_settings_are_refused_in_the_same_folder(rationale_run, tmp_path, capsys):
     run = tmp_path / "run"
     shutil.copytree(rationale_run, run)
