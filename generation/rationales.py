@@ -6,8 +6,9 @@ rationales; ``--all`` takes every review in the k-core from
 keep). The teacher is asked for two labelled lines, parsed tolerantly (repairs
 recorded as ``fixed:*``, failures counted by reason). Records go to
 ``RUN/rationales/`` append-only with the same backends, batching, sharding,
-resume and provenance as `generate`; ``--backend template`` is an extractive
-rule-based writer, labelled as such. Then ``prepare --with-rationales`` puts
+resume and provenance as `generate` (``--num-shards N --shard-index i`` on N
+machines, then ``--merge`` once); ``--backend template`` is an extractive
+rule-based writer, labelled as such (``--template-nlp rules`` for millions). Then ``prepare --with-rationales`` puts
 ``user_prefers`` in the prompts in place of raw review text, and `build`
 publishes the ``rationales`` config and ``items.item_rationales``.
 """
@@ -86,6 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-shards", type=int, default=1, help="split the reviews across N machines")
     parser.add_argument("--shard-index", type=int, default=0, help="which of the N shards this process runs")
     parser.add_argument("--limit", type=int, help="only the first N reviews of this shard (smoke tests)")
+    parser.add_argument(
+        "--merge", action="store_true", help="only join the shard files of a sharded run into rationales.jsonl"
+    )
     parser.add_argument(
         "--backend-arg",
         action="append",
@@ -374,6 +378,12 @@ def summary_line(entry: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.merge:
+        folder = args.run / RATIONALES_DIR
+        if not any(folder.glob("shard-*-of-*.jsonl")):
+            raise StageError(f"no shard files in {folder}; run `distillrecdial rationales --run {args.run}` first")
+        print(f"rationales: merged {merge_rationales(folder):,} records into {folder / MERGED_FILE}")
+        return 0
     try:
         entry = run_rationales(args)
     finally:

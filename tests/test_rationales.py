@@ -97,6 +97,17 @@ def test_a_damaged_line_before_the_end_is_reported_not_cut_away(rationale_run, t
     assert shard.read_bytes() == b"".join(lines)  # nothing truncated
 
 
+def test_sharded_runs_merge_to_the_same_records(rationale_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(rationale_run, run, ignore=shutil.ignore_patterns(RATIONALES_DIR))
+    for index in ("0", "1", "2"):
+        assert main(["rationales", "--run", str(run), "--num-shards", "3", "--shard-index", index, "-q"]) == 0
+    assert len(list((run / RATIONALES_DIR).glob("shard-*-of-00003.jsonl"))) == 3
+    assert main(["rationales", "--run", str(run), "--merge", "-q"]) == 0
+    merged = (run / RATIONALES_DIR / MERGED_FILE).read_bytes()
+    assert merged == (rationale_run / RATIONALES_DIR / MERGED_FILE).read_bytes()
+
+
 def test_other_generator_settings_are_refused_in_the_same_folder(rationale_run, tmp_path, capsys):
     run = tmp_path / "run"
     shutil.copytree(rationale_run, run)
