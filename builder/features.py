@@ -98,6 +98,9 @@ RATIONALES = Features(
     }
 )
 
+#: Configs published only when the run has their data (an empty parquet split does not load back).
+OPTIONAL_CONFIGS = frozenset({"rationales"})
+
 FEATURES: dict[str, Features] = {
     "raw": RAW,
     "sft": SFT,

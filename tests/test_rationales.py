@@ -15,10 +15,12 @@ import pytest
 from datasets import load_dataset
 
 from benchmarks.sample_run import sample_config
+from builder.features import FEATURES
 from generation.prepare import prepare
 from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, item_profiles, load_rationales
 from pipeline.cli import main
 
+RATIONALES_FIELDS = [*FEATURES["rationales"], *(f"generator.{k}" for k in FEATURES["rationales"]["generator"])]
 RECORD_KEYS = {
     "rationale_id",
     "user_id",
@@ -151,7 +153,7 @@ def test_built_rationales_config_joins_items_and_raw(rationale_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(rationale_run, run)
     assert main(["generate", "--run", str(run), "--role", "teacher", "-q"]) == 0
-    assert main(["build", "--run", str(run), "-q"]) == 0
+    assert main(["build", "--run", str(run), "--allow-template", "-q"]) == 0
     rationales = load_dataset(str(run / "hub"), "rationales")
     items = load_dataset(str(run / "hub"), "items")["train"]
     raw = load_dataset(str(run / "hub"), "raw")
@@ -168,6 +170,11 @@ def test_built_rationales_config_joins_items_and_raw(rationale_run, tmp_path):
         assert len(texts) == len(set(texts)) <= 3
         assert (item_id in profiles) == bool(texts)
     assert any(by_item.values())
+    card = (run / "hub" / "README.md").read_text()
+    assert "config_name: rationales" in card
+    described = card.split("### `rationales`", 1)[1].split("\n### ", 1)[0]
+    for field in RATIONALES_FIELDS:
+        assert f"`{field}`" in described, field
 
 
 def test_distill_rationales_writes_a_loadable_sft_set(rationale_run, tmp_path):
@@ -187,7 +194,7 @@ def test_a_run_without_rationales_builds_without_the_config(rationale_run, tmp_p
     run = tmp_path / "run"
     shutil.copytree(rationale_run, run, ignore=shutil.ignore_patterns(RATIONALES_DIR))
     assert main(["generate", "--run", str(run), "--role", "teacher", "-q"]) == 0
-    assert main(["build", "--run", str(run), "-q"]) == 0
+    assert main(["build", "--run", str(run), "--allow-template", "-q"]) == 0
     assert not (run / "hub" / "data" / "rationales").exists()
     assert "config_name: rationales" not in (run / "hub" / "README.md").read_text()
     items = load_dataset(str(run / "hub"), "items")["train"]
