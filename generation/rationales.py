@@ -50,7 +50,7 @@ from generation.rationale_template import TEMPLATE_MODEL, ItemDescription, descr
 from generation.raw_store import ShardWriter, shard_name, shard_of
 from pipeline.console import note, progress
 from pipeline.errors import StageError
-from pipeline.manifest import package_versions, record_stage
+from pipeline.manifest import package_versions, read_manifest, record_stage
 
 ROLES = ("teacher", "student")
 #: How the template writer reads reviews.
@@ -124,6 +124,18 @@ def shown_reviews(prompts_path: Path) -> set[tuple[str, str]]:
     return shown
 
 
+def check_reviews_file(run: Path, reviews: Path) -> None:
+    """Refuse a review dump other than the one `prepare` read: its line numbers would point at other reviews."""
+    if not reviews.exists():
+        raise StageError(f"--reviews {reviews} not found")
+    known = read_manifest(run).get("stages", {}).get("prepare", {}).get("inputs", {}).get("reviews")
+    if known and known.get("bytes") != reviews.stat().st_size:
+        raise StageError(
+            f"--reviews {reviews} is not the file prepare read ({known.get('name')}, {known.get('bytes'):,} bytes): "
+            "its line numbers would name other reviews"
+        )
+
+
 def select_reviews(run: Path, every: bool, reviews: Path | None) -> tuple[pl.DataFrame, int]:
     """The reviews to write rationales for, sorted by (user, item); and how many lack any text."""
     frame = pl.read_parquet(
@@ -140,6 +152,7 @@ def select_reviews(run: Path, every: bool, reviews: Path | None) -> tuple[pl.Dat
     elif reviews is not None:
         from generation.amazon import read_review_texts
 
+        check_reviews_file(run, reviews)
         missing = frame.filter(pl.col("review_title").is_null() & pl.col("review_text").is_null())
         texts = read_review_texts(reviews, missing["source_line"].to_list())
         frame = frame.with_columns(

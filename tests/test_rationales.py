@@ -128,6 +128,15 @@ def test_all_covers_every_review_with_text(rationale_run, tmp_path):
     assert shown_pairs(run) <= {(r["user_id"], r["item_id"]) for r in records}
 
 
+def test_all_refuses_a_review_dump_prepare_did_not_read(rationale_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(rationale_run, run)
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(Path(sample_config(run).reviews).read_bytes()[:1000])
+    assert main(["rationales", "--run", str(run), "--all", "--reviews", str(other)]) != 0
+    assert "is not the file prepare read" in capsys.readouterr().err
+
+
 def test_with_rationales_puts_preferences_in_review_reading_prompts_only(rationale_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(rationale_run, run)
