@@ -49,8 +49,9 @@ def select_facts(item: dict[str, Any], interaction: dict[str, Any] | None, allow
             facts["liked"] = interaction["rating"] > 3
             facts["rating"] = interaction["rating"]
         elif name == "review" and interaction is not None and interaction.get("user_prefers"):
-            facts["review"] = {"rating": interaction["rating"], "title": None, "text": None}
-            facts["review"]["user_prefers"] = interaction["user_prefers"]
+            # `prepare --with-rationales`: the user's distilled preferences stand in for the review's text.
+            prefers = interaction["user_prefers"]
+            facts["review"] = {"rating": interaction["rating"], "title": None, "text": None, "user_prefers": prefers}
         elif name == "review" and interaction is not None:
             if _present(interaction.get("review_title")) or _present(interaction.get("review_text")):
                 facts["review"] = {
