@@ -288,6 +288,10 @@ def prepare(config: PrepareConfig) -> dict[str, Any]:
         },
         "versions": package_versions(),
     }
+    if config.with_rationales:
+        from generation.rationale_prompts import rationales_fingerprint
+
+        entry["inputs"]["rationales"] = rationales_fingerprint(out)
     record_stage(out, "prepare", entry)
     return entry
 

@@ -13,6 +13,7 @@ import polars as pl
 
 from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, load_rationales, user_prefers_by_review
 from pipeline.errors import StageError
+from pipeline.manifest import file_fingerprint, sha256_file
 
 
 def attach_user_prefers(roles: pl.DataFrame, run: Path) -> tuple[pl.DataFrame, int]:
@@ -32,3 +33,9 @@ def attach_user_prefers(roles: pl.DataFrame, run: Path) -> tuple[pl.DataFrame, i
     joined = roles.join(table, on=["user_id", "item_id"], how="left", maintain_order="left")
     shown = joined.filter((pl.col("role") != "earlier") & pl.col("user_prefers").is_not_null())
     return joined, shown.height
+
+
+def rationales_fingerprint(run: Path) -> dict[str, object]:
+    """How prepare's manifest names the rationales it rendered from (name, size, content hash)."""
+    path = run / RATIONALES_DIR / MERGED_FILE
+    return file_fingerprint(path, sha256_file(path))

@@ -155,6 +155,8 @@ def test_with_rationales_puts_preferences_in_review_reading_prompts_only(rationa
         assert "The user's review (" not in text  # no raw review text left
         changed += prompt != before[key]
     assert changed > 0
+    inputs = orjson.loads((run / "manifest.json").read_bytes())["stages"]["prepare"]["inputs"]
+    assert inputs["rationales"]["name"] == MERGED_FILE and len(inputs["rationales"]["sha256"]) == 64
     assert pl.read_parquet(run / "interactions.parquet")["review_text"].drop_nulls().len() > 0  # raw text kept
 
 
