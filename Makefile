@@ -27,6 +27,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 demo: setup
 	$(BIN)/distillrecdial prepare --reviews $(SAMPLE)/Movies_and_TV.jsonl --meta $(SAMPLE)/meta_Movies_and_TV.jsonl \
 		--tmdb $(SAMPLE)/tmdb_movies.json --out $(RUN) --k 12 --seed 42
+	$(BIN)/distillrecdial rationales --run $(RUN) --backend template
 	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --seed 42
 	$(BIN)/distillrecdial distill --run $(RUN)
 	test -f $(RUN)/tiny-llama/config.json || $(BIN)/python -m generation.tiny_model --run $(RUN) --out $(RUN)/tiny-llama
@@ -62,6 +63,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_prepare.py --reviews 1000000
 	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_rationales.py --reviews 1000000
 
 clean:
 	rm -rf runs .pytest_cache

@@ -7,7 +7,8 @@ the dataset's configs:
   text, the generator's provenance, the parsed turns and why it is (in)valid;
 - ``sft``: valid dialogues as TRL conversational ``messages``;
 - ``crslab``: valid dialogues in CRSLab's shape, with linked entities;
-- ``items``: the movie catalog; ``kg``: knowledge-graph triples over it.
+- ``items``: the movie catalog (with ``item_rationales``); ``kg``: knowledge-graph triples over it;
+- ``rationales``: RDRec rationales of reviews (what the user prefers, what the item is), when the run has them.
 
 The `build` stage uses this class to write the published parquet files, and it
 works on its own too::
@@ -64,6 +65,7 @@ _CONFIG_DESCRIPTIONS = {
     "crslab": "Valid dialogues in CRSLab's shape: Seeker/Recommender utterances with movies, entities, words.",
     "items": "The movie catalog: Amazon item joined with TMDB facts.",
     "kg": "Knowledge-graph triples (head, relation, tail) over movies and their entities.",
+    "rationales": "RDRec rationales of reviews: what the user prefers and what the item is, with provenance.",
 }
 
 #: Configs over dialogues have three splits; the catalog and the graph are one table each.
@@ -113,8 +115,21 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
         run = self._run_dir()
         name = self.config.name
         if name == "items":
+            from generation.rationale_store import item_rationales, load_rationales
+
+            rationales = item_rationales(load_rationales(run))
             for item in load_items(run):
+                item["item_rationales"] = rationales.get(item["item_id"], [])
                 yield item["item_id"], {key: item.get(key) for key in FEATURES["items"]}
+            return
+        if name == "rationales":
+            from generation.rationale_store import load_rationales
+
+            provenance = FEATURES["rationales"]["generator"]
+            for record in load_rationales(run):
+                row = {key: record.get(key) for key in FEATURES["rationales"]}
+                row["generator"] = {key: record["generator"].get(key) for key in provenance}  # no package versions
+                yield record["rationale_id"], row
             return
         if name == "kg":
             from builder.kg import kg_triples

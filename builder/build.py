@@ -19,6 +19,7 @@ import orjson
 from datasets import load_dataset
 from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
+from builder.features import OPTIONAL_CONFIGS
 from builder.hub_folder import config_datasets, staging_dir, swap_in, write_parquet
 from builder.plan import default_roles, load_items, make_plan, write_plan
 from dataset_card.card import card_context
@@ -85,6 +86,9 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="distillrecdial-build-") as cache:
             built = config_datasets(run, Path(cache))
+            for name in OPTIONAL_CONFIGS:  # e.g. `rationales`, only when `distillrecdial rationales` has run
+                if not any(split.num_rows for split in built[name].values()):
+                    del built[name]
             configs = write_parquet(built, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

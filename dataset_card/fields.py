@@ -88,11 +88,37 @@ FIELDS: dict[str, dict[str, str]] = {
         "store": "The Amazon store field.",
         "average_rating": "Amazon average rating of the product.",
         "rating_number": "Number of Amazon ratings of the product.",
+        "item_rationales": "Up to 3 distinct `item_is` rationales of the movie from the `rationales` config, "
+        "most often written first (empty when the run has none).",
     },
     "kg": {
         "head": "A movie: its item id (Amazon parent ASIN).",
         "relation": "`actor`, `director`, `genre`, `keyword`, `collection` or `year`.",
         "tail": "The entity: a person, genre, keyword, collection name or release year.",
+    },
+    "rationales": {
+        "rationale_id": "Stable id of the record (20 hex characters of a SHA-256 of user, item and generator).",
+        "user_id": "The reviewer (joins `user_id` in `raw`).",
+        "item_id": "The reviewed movie (joins `item_id` in `items`).",
+        "review_line": "Line of the review in the Amazon Reviews 2023 Movies_and_TV review file.",
+        "rating": "The user's star rating in that review.",
+        "user_prefers": "What the user prefers or dislikes, distilled from the review (RDRec's user rationale); "
+        "null when the generator's answer had none.",
+        "item_is": "What the movie is, distilled from the review and the movie's facts (RDRec's item rationale); "
+        "null when the generator's answer had none.",
+        "generator.model": "The model that wrote the rationales (`distillrecdial-rationale-template-v1+...` for "
+        "the extractive rule-based writer, naming how it read the review).",
+        "generator.revision": "The model revision, when one was given.",
+        "generator.adapter": "The LoRA adapter applied to the model, if any.",
+        "generator.backend": "`vllm`, `transformers`, `openai` or `template` (rule-based, not an LLM).",
+        "generator.role": "`teacher` or `student`.",
+        "generator.temperature": "Sampling temperature.",
+        "generator.top_p": "Nucleus-sampling threshold.",
+        "generator.max_new_tokens": "Cap on generated tokens.",
+        "generator.seed": "Sampling seed.",
+        "generator": "Provenance: the model, adapter, backend, role and sampling settings that wrote the record.",
+        "problems": "What was wrong with the generator's answer: `fixed:` entries are repairs that were made; "
+        "`missing:user_prefers`, `missing:item_is` or `empty_response` mean that part is null.",
     },
 }
 

@@ -45,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-turns", type=int, default=4)
     parser.add_argument("--max-turns", type=int, default=14)
     parser.add_argument("--seed", type=int, default=42, help="seed for capping and the held-out slice")
+    parser.add_argument(
+        "--task",
+        choices=("dialogues", "rationales"),
+        default="dialogues",
+        help="dialogues (default), or rationales: RUN/rationales → RUN/distill_rationales (SFT set)",
+    )
 
 
 def _rank(seed: int, key: str) -> bytes:
@@ -205,6 +211,10 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "task", "dialogues") == "rationales":
+        from generation.rationale_distill import run as run_rationales
+
+        return run_rationales(args)
     entry = distill(args)
     drops = ", ".join(f"{k} {v:,}" for k, v in entry["dropped"].items()) or "none"
     print(

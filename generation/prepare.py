@@ -52,6 +52,7 @@ class PrepareConfig:
     history_size: int = 9
     max_actors: int = 5
     persona_weights: str | None = None
+    with_rationales: bool = False
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -60,6 +61,7 @@ class PrepareConfig:
             "history_size": self.history_size,
             "max_actors": self.max_actors,
             "persona_weights": parse_weights(self.persona_weights),
+            **({"with_rationales": True} if self.with_rationales else {}),
         }
 
 
@@ -88,6 +90,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         + ", ".join(p.id for p in PERSONAS)
         + ")",
     )
+    parser.add_argument(
+        "--with-rationales",
+        action="store_true",
+        help="show the user's distilled preferences (RUN/rationales, from `rationales`) instead of raw review text",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> PrepareConfig:
@@ -111,6 +118,7 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         history_size=args.history_size,
         max_actors=args.max_actors,
         persona_weights=args.persona_weights,
+        with_rationales=args.with_rationales,
     )
 
 
@@ -255,6 +263,11 @@ def prepare(config: PrepareConfig) -> dict[str, Any]:
         .alias("review_text"),
     )
 
+    if config.with_rationales:
+        from generation.rationale_prompts import attach_user_prefers
+
+        roles, distilled = attach_user_prefers(roles, out)
+        _log(f"rationales: distilled preferences for {distilled:,} shown interactions")
     prompts = render_prompts(roles, items, personas)
     write_outputs(out, items, roles, prompts, problems)
     per_persona = Counter(p["persona"] for p in prompts)
@@ -275,6 +288,10 @@ def prepare(config: PrepareConfig) -> dict[str, Any]:
         },
         "versions": package_versions(),
     }
+    if config.with_rationales:
+        from generation.rationale_prompts import rationales_fingerprint
+
+        entry["inputs"]["rationales"] = rationales_fingerprint(out)
     record_stage(out, "prepare", entry)
     return entry
 
@@ -282,8 +299,9 @@ def prepare(config: PrepareConfig) -> dict[str, Any]:
 def render_prompts(roles: pl.DataFrame, items: pl.DataFrame, personas: dict[str, str]) -> list[dict[str, Any]]:
     """One prompt per user, ordered by persona then user (each persona's system prompt is a shared prefix)."""
     catalog = {row["item_id"]: row for row in items.iter_rows(named=True)}
+    extra = ["user_prefers"] if "user_prefers" in roles.columns else []
     shown = roles.filter(pl.col("role") != "earlier").select(
-        "user_id", "item_id", "rating", "role", "review_title", "review_text"
+        "user_id", "item_id", "rating", "role", "review_title", "review_text", *extra
     )
     prompts = []
     for user, rows in itertools.groupby(shown.iter_rows(named=True), key=lambda r: r["user_id"]):

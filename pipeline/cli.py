@@ -16,7 +16,7 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
     from builder import build, export_crslab, import_release, push
     from dataset_card import report
     from evaluation import stage as evaluate
-    from generation import distill, generate, merge, prepare, select_seeds
+    from generation import distill, generate, merge, prepare, rationales, select_seeds
 
     return {
         "prepare": (prepare, "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
@@ -26,6 +26,10 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
             "prompts → raw dialogues by a teacher or student (vllm, openai, transformers, template)",
         ),
         "merge": (merge, "join the shard files of a sharded generate run"),
+        "rationales": (
+            rationales,
+            "reviews → what the user prefers and what the item is (RDRec rationales) → RUN/rationales/",
+        ),
         "distill": (distill, "teacher dialogues → chat-format SFT set for the student (titles mapped back to tags)"),
         "build": (build, "raw dialogues → validated, split configs (raw, sft, crslab, items, kg) → Hub-ready folder"),
         "push": (push, "upload a built Hub folder to a dataset repo in one commit (token from env or HF login)"),

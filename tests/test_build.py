@@ -24,10 +24,12 @@ from pipeline.cli import main
 
 
 @pytest.fixture(scope="module")
-def built(distilled_run, tmp_path_factory) -> Path:
-    """The distilled sample run (template teacher dialogues) built into a Hub folder."""
+def built(distilled_run, sample_run, tmp_path_factory) -> Path:
+    """The distilled sample run (template teacher dialogues, template rationales) built into a Hub folder."""
     run = tmp_path_factory.mktemp("built") / "run"
     shutil.copytree(distilled_run, run, ignore=shutil.ignore_patterns("student", "distill"))
+    shutil.copy(sample_run / "interactions.parquet", run / "interactions.parquet")
+    assert main(["rationales", "--run", str(run), "-q"]) == 0
     assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == 0
     return run
 
