@@ -15,7 +15,7 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
     """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
     from builder import build, export_crslab, import_release, push
     from dataset_card import report
-    from generation import distill, generate, merge, prepare
+    from generation import distill, generate, merge, prepare, walk_stage
 
     return {
         "prepare": (prepare, "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
@@ -30,6 +30,7 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
         "export-crslab": (export_crslab, "the built crslab, items and kg configs → CRSLab's dataset files"),
         "import-release": (import_release, "the first DistillRecDial release's files → raw records and sft rows"),
         "report": (report, "raw dialogues → quality metrics per persona, split and generator → RUN/report/"),
+        "walks": (walk_stage, "item graph → per-user walks of item slates ending on the target → walk prompts"),
     }
 
 
