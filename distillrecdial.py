@@ -7,7 +7,8 @@ the dataset's configs:
   text, the generator's provenance, the parsed turns and why it is (in)valid;
 - ``sft``: valid dialogues as TRL conversational ``messages``;
 - ``crslab``: valid dialogues in CRSLab's shape, with linked entities;
-- ``items``: the movie catalog; ``kg``: knowledge-graph triples over it.
+- ``items``: the movie catalog; ``kg``: knowledge-graph triples over it;
+- ``walks``: walk dialogues (`distillrecdial walks`): slates of movies along the item graph, one move each.
 
 The `build` stage uses this class to write the published parquet files, and it
 works on its own too::
@@ -33,6 +34,7 @@ from builder.features import FEATURES
 from builder.plan import load_items, read_plan
 from builder.rows import crslab_row, resolve, sft_row
 from builder.splits import SPLITS
+from builder.walk_rows import walk_rows
 
 _CITATION = """\
 @misc{martina2025distillrecdial,
@@ -59,10 +61,11 @@ _CONFIG_DESCRIPTIONS = {
     "crslab": "Valid dialogues in CRSLab's shape: Seeker/Recommender utterances with movies, entities, words.",
     "items": "The movie catalog: Amazon item joined with TMDB facts.",
     "kg": "Knowledge-graph triples (head, relation, tail) over movies and their entities.",
+    "walks": "Talk-the-Walk dialogues: a walk over the item graph as slates of movies, one seeker move per slate.",
 }
 
 #: Configs over dialogues have three splits; the catalog and the graph are one table each.
-_DIALOGUE_CONFIGS = ("raw", "sft", "crslab")
+_DIALOGUE_CONFIGS = ("raw", "sft", "crslab", "walks")
 
 
 class DistillRecDialConfig(datasets.BuilderConfig):
@@ -100,7 +103,10 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
         if self.config.name not in _DIALOGUE_CONFIGS:
             return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"rows": None})]
         by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
-        for row in read_plan(run):  # read once, not once per split
+        rows = read_plan(run)
+        if self.config.name == "walks":
+            rows = walk_rows(run, rows, {item["item_id"] for item in load_items(run)})
+        for row in rows:  # read once, not once per split
             by_split[row["split"]].append(row)
         return [datasets.SplitGenerator(name=split, gen_kwargs={"rows": rows}) for split, rows in by_split.items()]
 
@@ -118,6 +124,10 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
                 yield str(number), triple
             return
         assert rows is not None
+        if name == "walks":
+            for row in rows:
+                yield row["dialogue_id"], {key: row[key] for key in FEATURES["walks"]}
+            return
         if name == "raw":
             for row in rows:
                 yield row["dialogue_id"], {key: row[key] for key in FEATURES["raw"]}

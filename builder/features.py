@@ -82,4 +82,20 @@ ITEMS = Features(
 
 KG = Features({"head": Value("string"), "relation": Value("string"), "tail": Value("string")})
 
-FEATURES: dict[str, Features] = {"raw": RAW, "sft": SFT, "crslab": CRSLAB, "items": ITEMS, "kg": KG}
+WALKS = Features(
+    {
+        "dialogue_id": Value("string"),
+        "user_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+        "start_item": Value("string"),
+        "slates": List(List(Value("string"))),
+        "edges": List(Value("string")),
+        "turns": List(MESSAGE),
+        "generator": RAW["generator"],
+        "valid": Value("bool"),
+        "problems": List(Value("string")),
+    }
+)
+
+FEATURES: dict[str, Features] = {"raw": RAW, "sft": SFT, "crslab": CRSLAB, "items": ITEMS, "kg": KG, "walks": WALKS}

@@ -38,7 +38,7 @@ def config_datasets(run: Path, cache_dir: Path) -> dict[str, dict[str, Dataset]]
                 built[name][split] = builder.as_dataset(split=split)
             except ValueError:  # a split with no rows (e.g. no valid test dialogue yet): keep it, empty
                 built[name][split] = empty(name)
-        for split in ("train", "validation", "test") if name in ("raw", "sft", "crslab") else ("train",):
+        for split in ("train", "validation", "test") if name in ("raw", "sft", "crslab", "walks") else ("train",):
             built[name].setdefault(split, empty(name))
     return built
 
