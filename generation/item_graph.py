@@ -38,6 +38,9 @@ RELATION_COLUMNS = {
     "shared_keyword": "keywords",
 }
 _ROW_BLOCK = 8192
+#: The packed sort key holds rows and columns below 2**20 items and weights (counts) capped at 2**21 - 1.
+_KEY_LIMIT = 1 << 20
+_MAX_WEIGHT = (1 << 21) - 1
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class GraphOptions:
     """What decides the graph's edges."""
 
     neighbours: int = 10
-    max_share: int = 200
+    max_share: int = 100
 
     def as_dict(self) -> dict[str, int]:
         return {"neighbours": self.neighbours, "max_share": self.max_share}
@@ -104,13 +107,17 @@ def incidence(keys: Sequence[int], values: Sequence[Any], n_rows: int, max_share
 
 def top_neighbours(block: sp.csr_matrix, first_row: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` heaviest off-diagonal entries of each row of ``block`` (ties: lower column first), as COO."""
-    block = block.tocoo()
-    rows = block.row.astype(np.int64) + first_row
-    keep = rows != block.col
-    rows, cols, data = rows[keep], block.col[keep].astype(np.int64), block.data[keep]
+    rows = np.repeat(np.arange(first_row, first_row + block.shape[0], dtype=np.int64), np.diff(block.indptr))
+    keep = rows != block.indices
+    rows, cols, data = rows[keep], block.indices[keep].astype(np.int64), block.data[keep]
     if not rows.size:
         return rows, cols, data
-    order = np.lexsort((cols, -data, rows))
+    if rows.max() < _KEY_LIMIT and cols.max() < _KEY_LIMIT:
+        # One int64 key (row, heavier first, lower column first): far faster than a three-key lexsort.
+        heavier = np.int64(_MAX_WEIGHT) - np.minimum(np.rint(data), _MAX_WEIGHT).astype(np.int64)
+        order = np.argsort((rows << 43) | (heavier << 22) | cols)
+    else:
+        order = np.lexsort((cols, -data, rows))
     rows, cols, data = rows[order], cols[order], data[order]
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
     run_start = np.repeat(starts, np.diff(np.r_[starts, rows.size]))
@@ -181,7 +188,10 @@ def assemble(
     col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     rel = np.concatenate(rels) if rels else np.zeros(0, np.int8)
     weight = np.concatenate(weights) if weights else np.zeros(0, np.float32)
-    order = np.lexsort((rel, col, row))
+    if n < _KEY_LIMIT:
+        order = np.argsort((row << 24) | (col << 3) | rel.astype(np.int64), kind="stable")
+    else:
+        order = np.lexsort((rel, col, row))
     row, col, rel, weight = row[order], col[order], rel[order], weight[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])

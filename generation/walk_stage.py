@@ -48,8 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-share",
         type=int,
-        default=200,
-        help="leave out values (a keyword, a user's likes) shared by more items than this (default 200)",
+        default=100,
+        help="leave out values (a keyword, a user's likes) shared by more items than this (default 100)",
     )
 
 

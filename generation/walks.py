@@ -41,9 +41,16 @@ class WalkOptions:
     slate: int = 4
     seed: int = 42
     max_expansions: int = 64
+    max_frontier: int = 256
 
     def as_dict(self) -> dict[str, int]:
-        return {"steps": self.steps, "slate": self.slate, "seed": self.seed, "max_expansions": self.max_expansions}
+        return {
+            "steps": self.steps,
+            "slate": self.slate,
+            "seed": self.seed,
+            "max_expansions": self.max_expansions,
+            "max_frontier": self.max_frontier,
+        }
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,8 @@ class UserStart:
 def user_rng(seed: int, user_id: str) -> np.random.Generator:
     """The user's own random stream (independent of the order users are walked in)."""
     digest = hashlib.sha256(f"walks\x1f{seed}\x1f{user_id}".encode()).digest()
-    return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "big")))
+    # Philox keyed directly: no SeedSequence hashing, a tenth of PCG64's set-up time per user.
+    return np.random.Generator(np.random.Philox(key=int.from_bytes(digest[:16], "big")))
 
 
 def _gather(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -91,19 +99,25 @@ class WalkSampler:
         # levels[j][i] == token: item i starts a j-hop walk to the current user's target.
         self.levels = np.zeros((options.steps, n), dtype=np.int64)
         self.blocked = np.zeros(n, dtype=np.int64)
+        self.scratch = np.zeros(n, dtype=np.int64)
         self.token = 0
 
-    def _mark_levels(self, target: int) -> None:
+    def _mark_levels(self, target: int, rng: np.random.Generator) -> None:
+        """Mark ``levels[j]`` for j < steps; a frontier past ``max_frontier`` is sampled down (fewer choices)."""
         token, rev = self.token, self.graph.reverse
         frontier = np.array([target], dtype=np.int64)
         self.levels[0, frontier] = token
         for j in range(1, self.options.steps):
             found = _gather(rev.indptr, rev.indices, frontier)
-            found = np.unique(found[self.levels[j, found] != token]) if found.size else found
             self.levels[j, found] = token
-            frontier = found.astype(np.int64)
-            if not frontier.size:
+            if j == self.options.steps - 1 or not found.size:
                 break
+            # Distinct items of ``found`` without sorting: keep the occurrence whose position survives a scatter.
+            positions = np.arange(found.size)
+            self.scratch[found] = positions
+            frontier = found[self.scratch[found] == positions].astype(np.int64)
+            if frontier.size > self.options.max_frontier:
+                frontier = rng.choice(frontier, self.options.max_frontier, replace=False)
 
     def _extend(
         self, path: list[int], rels: list[int], target: int, rng: np.random.Generator, budget: list[int]
@@ -114,7 +128,9 @@ class WalkSampler:
             ok = cols == target
         else:
             ok = (self.levels[remaining - 1, cols] == self.token) & (self.blocked[cols] != self.token)
-            ok &= ~np.isin(cols, path) & (cols != target)
+            ok &= cols != target
+            for item in path:
+                ok &= cols != item
         choices = np.flatnonzero(ok)
         if not choices.size:
             return False
@@ -145,11 +161,17 @@ class WalkSampler:
         if not starts:
             return NO_LIKED_START
         self.token += 1
-        self._mark_levels(target)
+        self._mark_levels(target, rng)
         seen = np.array([index[h["item_id"]] for h in user.history if h["item_id"] in index], dtype=np.int64)
         self.blocked[seen] = self.token  # the user's own history is where they come from, not where they go
+        # Only starts with an edge into the last marked level can reach the target in time: find them at once.
+        graph, last = self.graph, self.options.steps - 1
+        starts_array = np.asarray(starts, dtype=np.int64)
+        lengths = graph.indptr[starts_array + 1] - graph.indptr[starts_array]
+        hits = self.levels[last, _gather(graph.indptr, graph.targets, starts_array)] == self.token
+        viable = np.unique(np.repeat(np.arange(len(starts)), lengths)[hits])
         budget = [self.options.max_expansions]
-        for position in rng.permutation(len(starts)):
+        for position in rng.permutation(viable):
             start = starts[int(position)]
             path, rels = [start], []
             if self._extend(path, rels, target, rng, budget):
