@@ -19,6 +19,7 @@ from datasets import load_dataset
 
 from builder.hub_folder import config_datasets, staging_dir, swap_in, write_parquet
 from builder.plan import default_roles, make_plan, write_plan
+from builder.walk_rows import published_configs
 from dataset_card.figures import render_all
 from dataset_card.render import card_metadata, render_card
 from dataset_card.report import build_report, headline_markdown, persona_markdown
@@ -56,7 +57,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     staging = staging_dir(target)
     try:
         with tempfile.TemporaryDirectory(prefix="distillrecdial-build-") as cache:
-            built = config_datasets(run, Path(cache))
+            built = config_datasets(run, Path(cache), published_configs(run, roles))
             configs = write_parquet(built, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from builder.features import FEATURES
 from builder.splits import assign_splits
 from generation.dialogue_parser import parse_dialogue
 from generation.raw_store import MERGED_NAME, read_records
@@ -41,6 +42,12 @@ def walk_row(record: dict[str, Any], catalog: set[str]) -> dict[str, Any]:
         "valid": not [p for p in problems if not p.startswith("fixed:")],
         "problems": problems,
     }
+
+
+def published_configs(run: Path, roles: list[str]) -> list[str]:
+    """Every config, with `walks` only when the run has walk dialogues of ``roles`` (an empty config cannot load)."""
+    has_walks = any((run / WALKS_RAW / role / MERGED_NAME).exists() for role in roles)
+    return [name for name in FEATURES if name != "walks" or has_walks]
 
 
 def walk_rows(run: Path, plan: list[dict[str, Any]], catalog: set[str]) -> list[dict[str, Any]]:

@@ -156,7 +156,7 @@ def build_graph(
             likes = (
                 liked
                 if isinstance(liked, pl.DataFrame)
-                else pl.DataFrame(list(liked), schema=["user_id", "item_id"], orient="row")
+                else pl.DataFrame(list(liked), schema={"user_id": pl.String, "item_id": pl.String}, orient="row")
             )
             likes = likes.filter(pl.col("item_id").is_in(list(index)))
             keys = likes["item_id"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
