@@ -134,7 +134,10 @@ class WalkSampler:
         choices = np.flatnonzero(ok)
         if not choices.size:
             return False
-        for pick in choices[_weighted_order(weights[choices], rng)]:
+        # Each relation on offer gets an equal share, so heavy co-interaction counts do not crowd out the
+        # curated relations; within a relation, heavier edges are likelier.
+        share = weights[choices] / np.bincount(codes[choices], weights=weights[choices])[codes[choices]]
+        for pick in choices[_weighted_order(share, rng)]:
             if budget[0] <= 0:
                 return False
             budget[0] -= 1
@@ -199,6 +202,19 @@ class WalkSampler:
             slates.append(slate)
         return slates
 
+    def _related(
+        self, source: int, slate: list[str], code: int, shared: list[str], catalog: dict[str, dict[str, Any]]
+    ) -> list[str]:
+        """The slate's items that the move's first shared fact (or, for co-interaction, the same viewers) also joins."""
+        relation, origin = RELATIONS[code], self.graph.item_ids[source]
+        if relation == "co_interaction" or not shared:
+            return [item for item in slate if self.graph.has_edge(origin, item, relation)]
+        return [
+            item
+            for item in slate
+            if shared[0] in shared_values(catalog.get(origin, {}), catalog.get(item, {}), relation)
+        ]
+
     def walk(self, user: UserStart, catalog: dict[str, dict[str, Any]]) -> dict[str, Any] | str:
         """The walk record of one user, or the reason there is none."""
         rng = user_rng(self.options.seed, user.user_id)
@@ -214,13 +230,15 @@ class WalkSampler:
             relation = RELATIONS[code]
             cols, codes, weights = self.graph.edges_from(path[hop])
             weight = float(weights[(cols == path[hop + 1]) & (codes == code)][0])
+            shared = shared_values(catalog.get(source, {}), catalog.get(anchor, {}), relation)
             steps.append(
                 {
                     "relation": relation,
                     "from": source,
                     "to": anchor,
-                    "shared": shared_values(catalog.get(source, {}), catalog.get(anchor, {}), relation),
+                    "shared": shared,
                     "weight": weight,
+                    "related": self._related(path[hop], [ids[i] for i in slates[hop]], code, shared, catalog),
                 }
             )
         return {

@@ -4,8 +4,9 @@ Each seeker turn asks for the shift its move implies — more from the same
 collection, director or actor, the same theme, or what the same viewers liked —
 and, where the next slate's movie leans to a genre the current one lacks, for
 that contrast too ("by the same director but more thriller"). Each recommender
-turn presents its slate, every item as its tag, in the walk's order, with the
-fact that ties the slate together. Phrasing is a seeded choice per dialogue.
+turn presents its slate, every item as its tag, in the walk's order, then says
+which of them the move's fact really joins (fillers may come from other relations).
+Phrasing is a seeded choice per dialogue.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def _join(values: Sequence[str]) -> str:
 
 
 def _shared(step: dict[str, Any]) -> str:
-    return _join(step["shared"][:2])
+    return step["shared"][0] if step["shared"] else ""
 
 
 def _ask(step: dict[str, Any], source: str, rng: random.Random) -> str:
@@ -64,17 +65,21 @@ def _contrast(source: dict[str, Any], target: dict[str, Any]) -> str:
 
 
 def _present(step: dict[str, Any], slate: list[str], rng: random.Random) -> str:
-    """The recommender's turn: the whole slate, in order, tied together by the move's fact."""
+    """The recommender's turn: the whole slate, in order, then which of them the move's fact really joins."""
     tags = _join([item_tag(i) for i in slate])
-    shared = _shared(step)
-    reason = {
-        "same_collection": f"from {shared or 'the same collection'}",
-        "same_director": f"directed by {shared or 'the same director'}" if shared else "by the same director",
-        "shared_actor": f"featuring {shared or 'the same cast'}",
-        "shared_keyword": f"about {shared or 'the same theme'}",
-        "co_interaction": f"that fans of {item_tag(step['from'])} also liked",
+    related = [item_tag(i) for i in step.get("related") or [step["to"]]]
+    shared = step["shared"][0] if step["shared"] else ""
+    verb_one, verb_many, what = {
+        "same_collection": ("is", "are", f"part of {shared or 'the same collection'}"),
+        "same_director": ("is", "are", f"directed by {shared or 'the same director'}"),
+        "shared_actor": ("features", "feature", shared or "the same cast"),
+        "shared_keyword": ("deals with", "deal with", shared or "the same theme"),
+        "co_interaction": ("was", "were", f"liked by fans of {item_tag(step['from'])}"),
     }[step["relation"]]
-    return rng.choice([f"Here are some picks {reason}: {tags}.", f"Try these, {reason}: {tags}."])
+    opener = rng.choice(["Here are some picks:", "Try these:", "A few ideas:"])
+    if len(related) == len(slate) > 1:
+        return f"{opener} {tags}. All of them {verb_many} {what}."
+    return f"{opener} {tags}. {_join(related)} {verb_one if len(related) == 1 else verb_many} {what}."
 
 
 def write_walk_dialogue(record: dict[str, Any], seed: int) -> str:
