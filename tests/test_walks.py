@@ -235,3 +235,17 @@ def test_walk_prompts_show_each_move_and_gate_facts_by_persona(sample_graph):
         assert positions == sorted(positions), "slates listed in walk order"
     assert "Directors:" not in text and "Overview:" not in text, "a browser sees genres and keywords only"
     assert orjson.loads(orjson.dumps(prompt)) == prompt
+
+
+def test_sharded_walk_generation_merges_to_the_same_dialogues(sample_run, tmp_path):
+    whole = _fresh_run(sample_run, tmp_path / "whole")
+    sharded = _fresh_run(sample_run, tmp_path / "sharded")
+    for run in (whole, sharded):
+        assert main(["walks", "--run", str(run)]) == 0
+    assert main(["generate", "--run", str(whole), "--role", "teacher", "--prompts", "walks"]) == 0
+    for index in ("0", "1"):
+        shard = ["--num-shards", "2", "--shard-index", index]
+        assert main(["generate", "--run", str(sharded), "--role", "teacher", "--prompts", "walks", *shard]) == 0
+    assert main(["merge", "--run", str(sharded), "--role", "teacher", "--prompts", "walks"]) == 0
+    merged = Path("raw") / "walks" / "teacher" / MERGED_NAME
+    assert (sharded / merged).read_bytes() == (whole / merged).read_bytes()
