@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.item_graph import RELATIONS, ItemGraph, shared_values
+from generation.item_graph import RELATION_COLUMNS, RELATIONS, ItemGraph, shared_values
 
 #: Why a user got no walk (counted in the stage summary).
 NO_LIKED_START = "no_liked_history_item"
@@ -72,13 +72,14 @@ def user_rng(seed: int, user_id: str) -> np.random.Generator:
 
 def _gather(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> np.ndarray:
     """Concatenated CSR rows ``nodes`` (one vectorised gather, no Python loop over nodes)."""
-    starts, ends = indptr[nodes], indptr[nodes + 1]
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if total == 0:
+    if nodes.size == 1:
+        return indices[indptr[nodes[0]] : indptr[nodes[0] + 1]]
+    starts = indptr[nodes]
+    lengths = indptr[nodes + 1] - starts
+    ends = np.cumsum(lengths)
+    if not ends.size or ends[-1] == 0:
         return np.zeros(0, dtype=indices.dtype)
-    shift = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    return indices[shift + np.arange(total)]
+    return indices[np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1])]
 
 
 def _weighted_order(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -206,14 +207,19 @@ class WalkSampler:
         self, source: int, slate: list[str], code: int, shared: list[str], catalog: dict[str, dict[str, Any]]
     ) -> list[str]:
         """The slate's items that the move's first shared fact (or, for co-interaction, the same viewers) also joins."""
-        relation, origin = RELATIONS[code], self.graph.item_ids[source]
-        if relation == "co_interaction" or not shared:
-            return [item for item in slate if self.graph.has_edge(origin, item, relation)]
-        return [
-            item
-            for item in slate
-            if shared[0] in shared_values(catalog.get(origin, {}), catalog.get(item, {}), relation)
-        ]
+        relation = RELATIONS[code]
+        column = RELATION_COLUMNS.get(relation)
+        if column is None or not shared:
+            cols, codes, _ = self.graph.edges_from(source)
+            joined = {self.graph.item_ids[int(c)] for c in cols[codes == code]}
+            return [item for item in slate if item in joined]
+        key = shared[0]
+        related = []
+        for item in slate:
+            value = catalog.get(item, {}).get(column)
+            if value == key or (isinstance(value, list) and key in value):
+                related.append(item)
+        return related
 
     def walk(self, user: UserStart, catalog: dict[str, dict[str, Any]]) -> dict[str, Any] | str:
         """The walk record of one user, or the reason there is none."""
