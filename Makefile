@@ -29,6 +29,8 @@ demo: setup
 		--tmdb $(SAMPLE)/tmdb_movies.json --out $(RUN) --k 12 --seed 42
 	$(BIN)/distillrecdial rationales --run $(RUN) --backend template
 	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --seed 42
+	$(BIN)/distillrecdial walks --run $(RUN) --steps 3 --slate 4 --seed 42
+	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --prompts walks --seed 42
 	$(BIN)/distillrecdial distill --run $(RUN)
 	test -f $(RUN)/tiny-llama/config.json || $(BIN)/python -m generation.tiny_model --run $(RUN) --out $(RUN)/tiny-llama
 	$(BIN)/python train_student.py --model_name_or_path $(RUN)/tiny-llama --dataset_name $(RUN)/distill \
@@ -64,6 +66,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_prepare.py --reviews 1000000
 	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_rationales.py --reviews 1000000
+	$(BIN)/python benchmarks/bench_walks.py --items 200000 --users 100000
 
 clean:
 	rm -rf runs .pytest_cache

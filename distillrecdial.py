@@ -9,6 +9,7 @@ the dataset's configs:
 - ``crslab``: valid dialogues in CRSLab's shape, with linked entities;
 - ``items``: the movie catalog (with ``item_rationales``); ``kg``: knowledge-graph triples over it;
 - ``rationales``: RDRec rationales of reviews (what the user prefers, what the item is), when the run has them.
+- ``walks``: walk dialogues (`distillrecdial walks`): slates of movies along the item graph, one move each.
 
 The `build` stage uses this class to write the published parquet files, and it
 works on its own too::
@@ -34,6 +35,7 @@ from builder.features import FEATURES
 from builder.plan import load_items, read_plan
 from builder.rows import crslab_row, resolve, sft_row
 from builder.splits import SPLITS
+from builder.walk_rows import walk_rows
 
 #: The paper, as its authors cite it (README of github.com/swapUniba/DistillRecDial).
 _CITATION = """\
@@ -66,10 +68,11 @@ _CONFIG_DESCRIPTIONS = {
     "items": "The movie catalog: Amazon item joined with TMDB facts.",
     "kg": "Knowledge-graph triples (head, relation, tail) over movies and their entities.",
     "rationales": "RDRec rationales of reviews: what the user prefers and what the item is, with provenance.",
+    "walks": "Talk-the-Walk dialogues: a walk over the item graph as slates of movies, one seeker move per slate.",
 }
 
 #: Configs over dialogues have three splits; the catalog and the graph are one table each.
-_DIALOGUE_CONFIGS = ("raw", "sft", "crslab")
+_DIALOGUE_CONFIGS = ("raw", "sft", "crslab", "walks")
 
 
 class DistillRecDialConfig(datasets.BuilderConfig):
@@ -107,7 +110,10 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
         if self.config.name not in _DIALOGUE_CONFIGS:
             return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"rows": None})]
         by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
-        for row in read_plan(run):  # read once, not once per split
+        rows = read_plan(run)
+        if self.config.name == "walks":
+            rows = walk_rows(run, rows, {item["item_id"] for item in load_items(run)})
+        for row in rows:  # read once, not once per split
             by_split[row["split"]].append(row)
         return [datasets.SplitGenerator(name=split, gen_kwargs={"rows": rows}) for split, rows in by_split.items()]
 
@@ -138,6 +144,10 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
                 yield str(number), triple
             return
         assert rows is not None
+        if name == "walks":
+            for row in rows:
+                yield row["dialogue_id"], {key: row[key] for key in FEATURES["walks"]}
+            return
         if name == "raw":
             for row in rows:
                 yield row["dialogue_id"], {key: row[key] for key in FEATURES["raw"]}

@@ -22,6 +22,7 @@ from datasets.utils import are_progress_bars_disabled, disable_progress_bars, en
 from builder.features import OPTIONAL_CONFIGS
 from builder.hub_folder import config_datasets, staging_dir, swap_in, write_parquet
 from builder.plan import default_roles, load_items, make_plan, write_plan
+from builder.walk_rows import published_configs
 from dataset_card.card import card_context
 from dataset_card.eval_tables import RESULTS_FILE, measured_on, results_markdown
 from dataset_card.figures import render_all
@@ -85,7 +86,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
     staging = staging_dir(target)
     try:
         with tempfile.TemporaryDirectory(prefix="distillrecdial-build-") as cache:
-            built = config_datasets(run, Path(cache))
+            built = config_datasets(run, Path(cache), published_configs(run, roles))
             for name in OPTIONAL_CONFIGS:  # e.g. `rationales`, only when `distillrecdial rationales` has run
                 if not any(split.num_rows for split in built[name].values()):
                     del built[name]

