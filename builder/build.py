@@ -87,7 +87,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="distillrecdial-build-") as cache:
             built = config_datasets(run, Path(cache), published_configs(run, roles))
-            for name in OPTIONAL_CONFIGS:  # e.g. `rationales`, only when `distillrecdial rationales` has run
+            for name in OPTIONAL_CONFIGS & set(built):  # e.g. `rationales`, only when their stage has run
                 if not any(split.num_rows for split in built[name].values()):
                     del built[name]
             configs = write_parquet(built, staging)

@@ -40,18 +40,20 @@ def _cell(stats: dict[str, Any], metric: str, digits: int = 3) -> str:
 def headline_markdown(results: dict[str, Any]) -> str:
     """Recommend task, all personas: one row per method, mean [95% CI] per metric."""
     recommend = results.get("recommend") or {}
-    if not recommend:
+    if not recommend and not results.get("slates"):
         return ""
     n = (results.get("n") or {}).get("recommend", {}).get("all", 0)
-    lines = [
-        f"Recommend task: rank the full catalog at each recommendation ({n:,} examples, "
-        f"split `{results.get('provenance', {}).get('split', 'test')}`); mean [bootstrap 95% CI].",
-        "",
-        "| method | "
-        + " | ".join(m.replace("recall", "Recall").replace("mrr", "MRR").replace("ndcg", "NDCG") for m in HEADLINE)
-        + " |",
-        "|---|" + "---:|" * len(HEADLINE),
-    ]
+    lines: list[str] = []
+    if recommend:
+        lines += [
+            f"Recommend task: rank the full catalog at each recommendation ({n:,} examples, "
+            f"split `{results.get('provenance', {}).get('split', 'test')}`); mean [bootstrap 95% CI].",
+            "",
+            "| method | "
+            + " | ".join(m.replace("recall", "Recall").replace("mrr", "MRR").replace("ndcg", "NDCG") for m in HEADLINE)
+            + " |",
+            "|---|" + "---:|" * len(HEADLINE),
+        ]
     for method, groups in recommend.items():
         stats = groups.get("all", {})
         lines.append(f"| {method} | " + " | ".join(_cell(stats, m) for m in HEADLINE) + " |")
@@ -70,6 +72,19 @@ def headline_markdown(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {method} | {_cell(stats, 'recall@1')} | {_cell(stats, 'recall@10')} | {_cell(stats, 'mrr')} |"
                 )
+    slates = results.get("slates") or {}
+    if slates:
+        count = (results.get("n") or {}).get("slates", {}).get("all", 0)
+        lines += [
+            "",
+            f"Slate retrieval (walk dialogues, {count:,} slates): share of the next slate's items in the top k.",
+            "",
+            "| method | Hits@10 | Hits@50 |",
+            "|---|---:|---:|",
+        ]
+        for method, groups in slates.items():
+            stats = groups.get("all", {})
+            lines.append(f"| {method} | {_cell(stats, 'hits@10')} | {_cell(stats, 'hits@50')} |")
     respond = results.get("respond") or {}
     if respond:
         metrics = ("bleu-1", "bleu-2", "bleu-4", "rouge-l", "distinct-1", "distinct-2", "perplexity")

@@ -96,6 +96,25 @@ FIELDS: dict[str, dict[str, str]] = {
         "relation": "`actor`, `director`, `genre`, `keyword`, `collection` or `year`.",
         "tail": "The entity: a person, genre, keyword, collection name or release year.",
     },
+    "walks": {
+        "dialogue_id": "Stable id of the walk dialogue (20 hex characters of a SHA-256 of user, persona, walk "
+        "and generator).",
+        "user_id": "The Amazon Reviews 2023 reviewer id of the user the walk was drawn for; the same user is in "
+        "the same split in every config.",
+        "persona": "The simulated user persona (one of the five ids in *Personas*).",
+        "target_item": "The movie the user actually reviewed next: it is in the last slate.",
+        "start_item": "The liked movie of the user's history the walk starts from.",
+        "slates": "The walk: slates of movies (Amazon parent ASINs), in the order the recommender presents them.",
+        "edges": "The relation of the item graph behind each move (`same_collection`, `same_director`, "
+        "`shared_actor`, `shared_keyword` or `co_interaction`), one per slate.",
+        "turns": "The dialogue, parsed: alternating `user` / `assistant` turns; each assistant turn presents one "
+        "slate with `<id_ASIN>` tags.",
+        "turns.role": "`user` (the seeker) or `assistant` (the recommender).",
+        "turns.content": "The utterance; movies are written as `<id_ASIN>` tags.",
+        "valid": "Whether every slate is presented in order, with no movie outside the walk and the target in "
+        "the last slate.",
+        "problems": "Why the walk dialogue is not valid (empty when it is); `fixed:*` entries are repairs.",
+    },
     "rationales": {
         "rationale_id": "Stable id of the record (20 hex characters of a SHA-256 of user, item and generator).",
         "user_id": "The reviewer (joins `user_id` in `raw`).",
@@ -121,6 +140,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "`missing:user_prefers`, `missing:item_is` or `empty_response` mean that part is null.",
     },
 }
+# A walk's generator is described as a dialogue's.
+FIELDS["walks"].update({name: text for name, text in FIELDS["raw"].items() if name.startswith("generator")})
 
 
 def type_name(feature: Any) -> str:

@@ -21,6 +21,7 @@ from pipeline.errors import StageError
 __all__ = ["EvalData", "load_data"]
 
 CONFIGS = ("crslab", "raw", "items")
+OPTIONAL_CONFIGS = ("walks",)  # read when the dataset has them (`distillrecdial walks` ran)
 INTERACTIONS_FILE = "interactions.parquet"
 
 
@@ -33,6 +34,7 @@ class EvalData:
     crslab: dict[str, pl.DataFrame]
     raw: dict[str, pl.DataFrame]
     interactions: pl.DataFrame | None = None
+    walks: dict[str, pl.DataFrame] = field(default_factory=dict)
     fingerprints: dict[str, str] = field(default_factory=dict)
     location: str | None = None  # the Hub-layout folder, when local
 
@@ -52,7 +54,7 @@ def _sha(path: Path) -> str:
 def _read_folder(folder: Path) -> tuple[dict[str, dict[str, pl.DataFrame]], dict[str, str]]:
     configs: dict[str, dict[str, pl.DataFrame]] = {}
     fingerprints: dict[str, str] = {}
-    for name in CONFIGS:
+    for name in (*CONFIGS, *OPTIONAL_CONFIGS):
         configs[name] = {}
         for path in sorted((folder / "data" / name).glob("*.parquet")):
             split = path.name.split("-", 1)[0]
@@ -75,6 +77,12 @@ def _read_hub(repo: str) -> dict[str, dict[str, pl.DataFrame]]:
         except Exception as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise StageError(f"{repo}: cannot load config {name!r}: {first}") from err
+        configs[name] = {split: pl.from_arrow(ds.data.table) for split, ds in loaded.items()}
+    for name in OPTIONAL_CONFIGS:
+        try:
+            loaded = datasets.load_dataset(repo, name)
+        except ValueError:  # the repo does not publish this config
+            continue
         configs[name] = {split: pl.from_arrow(ds.data.table) for split, ds in loaded.items()}
     return configs
 
@@ -120,6 +128,7 @@ def load_data(run: Path | None = None, dataset: str | None = None) -> EvalData:
         crslab=configs["crslab"],
         raw=configs["raw"],
         interactions=interactions,
+        walks=configs.get("walks") or {},
         fingerprints=dict(sorted(fingerprints.items())),
         location=location,
     )

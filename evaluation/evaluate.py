@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from evaluation.data import EvalData, split_rows
 from evaluation.leakage import FIELDS, leak_flags, target_examples
 from evaluation.llm import LLMRanker
-from evaluation.methods import BM25, ItemKNN, Method, Popularity, TrainData
+from evaluation.methods import BM25, ITEM_TEXT_FIELDS, RATIONALE_FIELD, ItemKNN, Method, Popularity, TrainData
 from evaluation.metrics import RANK_METRICS, per_example, summarise
 from evaluation.ranking import Catalog, rank_targets
 from evaluation.stage import DEFAULT_METHODS, METHODS, TASKS
@@ -54,6 +54,11 @@ def make_method(name: str, options: EvalOptions) -> Method:
         return ItemKNN()
     if name == "bm25":
         return BM25()
+    if name == "bm25_rationales":
+        try:
+            return BM25(fields=(*ITEM_TEXT_FIELDS, RATIONALE_FIELD), name="bm25_rationales")
+        except ValueError as err:
+            raise StageError(str(err)) from None
     if name == "llm":
         return LLMRanker(options.backend, options.model, options.adapter)
     if name == "kbrd":
@@ -161,7 +166,10 @@ def evaluate(
     def run_method(name: str) -> Method:
         if name not in fitted:
             method = make_method(name, options)
-            method.fit(train)
+            try:
+                method.fit(train)
+            except ValueError as err:
+                raise StageError(f"{name}: {err}") from None
             fitted[name] = method
             methods_info[method.name] = getattr(method, "describe", dict)()
         return fitted[name]
@@ -186,6 +194,8 @@ def evaluate(
         results["collaborate"] = collaborate(
             examples, catalog, ranks, {k: fitted[k] for k in fitted}, run_method, options, tick
         )
+    if "slates" in options.tasks:
+        results["slates"], results["n"]["slates"] = _slates(data, catalog, options, run_method, tick)
     if "respond" in options.tasks:
         from evaluation.respond import respond
 
@@ -209,6 +219,34 @@ def evaluate(
         "skipped": problems[:20],
     }
     return results
+
+
+SLATE_METHODS = ("bm25", "item_knn")
+
+
+def _slates(
+    data: EvalData,
+    catalog: Catalog,
+    options: EvalOptions,
+    run_method: Callable[[str], Method],
+    tick: Callable[[str], Callable[[int], None] | None],
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Slate retrieval on the walk dialogues of the split, by the text and collaborative baselines."""
+    from evaluation.slates import slate_examples, slate_hits
+
+    if not data.walks:
+        raise StageError("the slates task needs the `walks` config: run `distillrecdial walks`, generate and build")
+    rows = split_rows(data.walks, options.split, "walks")
+    titles = dict(zip(data.items["item_id"].to_list(), data.items["title"].to_list(), strict=True))
+    slates = slate_examples(rows, titles)
+    examples = [item for slate in slates for item in slate.items]
+    personas = [slate.persona for slate in slates]
+    out = {}
+    for name in SLATE_METHODS:
+        method = run_method(name)
+        ranks, _ = rank_targets(method.score, examples, catalog, options.seed, progress=tick(f"slates {name}"))
+        out[name] = grouped(slate_hits(ranks, slates), personas, options.seed, options.resamples)
+    return out, _counts(personas)
 
 
 def _targets(rows: Sequence[dict[str, Any]]) -> dict[str, str]:

@@ -133,19 +133,33 @@ def item_documents(items: pl.DataFrame, fields: Sequence[str] = ITEM_TEXT_FIELDS
     return [" ".join(_text(col[i]) for col in columns) for i in range(items.height)]
 
 
+#: The item profile `--item-profile facts+rationales` adds: the RDRec rationales `distillrecdial rationales` wrote.
+RATIONALE_FIELD = "item_rationales"
+
+
 class BM25:
     name = "bm25"
 
-    def __init__(self, query: str = "seeker") -> None:
+    def __init__(self, query: str = "seeker", fields: Sequence[str] = ITEM_TEXT_FIELDS, name: str = "bm25") -> None:
         self.query = query  # "seeker": seeker utterances; "context": every utterance
+        self.fields = tuple(fields)
+        self.name = name
+
+    def describe(self) -> dict[str, Any]:
+        return {"item_profile": list(self.fields), "query": self.query}
 
     def fit(self, train: TrainData) -> None:
         import bm25s
         from bm25s.tokenization import Tokenizer
 
+        missing = [f for f in self.fields if f not in train.items.columns]
+        if RATIONALE_FIELD in missing:
+            raise ValueError(
+                f"the items config has no `{RATIONALE_FIELD}`: run `distillrecdial rationales` and `build` first"
+            )
         self.tokenizer = Tokenizer(stopwords="en")
         ids = self.tokenizer.tokenize(
-            item_documents(train.items), update_vocab=True, return_as="ids", show_progress=False
+            item_documents(train.items, self.fields), update_vocab=True, return_as="ids", show_progress=False
         )
         self.retriever = bm25s.BM25()
         self.retriever.index(self.tokenizer.to_tokenized_tuple(ids), show_progress=False)

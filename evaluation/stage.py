@@ -7,6 +7,8 @@ Tasks (on --split, default test; anything trainable learns from the train split)
   respond      the next Recommender utterance vs the reference: BLEU-1..4, ROUGE-L, distinct-1/2, perplexity
   collaborate  CRS → LLM (the best CRS method's top-10 in the LLM's prompt) and LLM → CRS (the LLM's summary of
                the seeker's needs as the bm25 query), each against its parts alone
+  slates       walk dialogues (config walks): from the context before each slate, Hits@10/50 of the slate's
+               items over the full catalog, with bm25 and item_knn
 
 Methods: popularity, item_knn, bm25, llm (--backend template is a rule-based stand-in, labelled), kbrd (CRSLab).
 Same inputs and --seed give a byte-identical results.json.
@@ -23,8 +25,8 @@ from pipeline.errors import StageError
 from pipeline.manifest import package_versions, record_stage
 
 EVAL_DIR = "eval"
-TASKS = ("recommend", "respond", "collaborate")
-METHODS = ("popularity", "item_knn", "bm25", "llm", "kbrd")
+TASKS = ("recommend", "respond", "collaborate", "slates")
+METHODS = ("popularity", "item_knn", "bm25", "bm25_rationales", "llm", "kbrd")
 DEFAULT_METHODS = ("popularity", "item_knn", "bm25", "llm")
 
 
@@ -49,6 +51,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--respond-model", help="causal LM (local folder or Hub name) for respond + perplexity")
     parser.add_argument("--respond-sample", type=int, default=1000, help="utterances per responder (seeded)")
     parser.add_argument("--kbrd-epochs", type=int, default=3, help="KBRD training epochs (method kbrd)")
+    parser.add_argument(
+        "--item-profile",
+        choices=("facts", "facts+rationales"),
+        default="facts",
+        help="bm25's item text; facts+rationales also runs bm25_rationales (facts + the items' RDRec rationales) "
+        "beside bm25, so the gain is measured",
+    )
+
+
+def with_profiles(methods: list[str], profile: str) -> list[str]:
+    """The methods to run: ``bm25_rationales`` right after ``bm25`` when rationale profiles are asked for."""
+    chosen = list(dict.fromkeys(methods))
+    if profile == "facts+rationales" and "bm25_rationales" not in chosen:
+        chosen.insert(chosen.index("bm25") + 1 if "bm25" in chosen else len(chosen), "bm25_rationales")
+    return chosen
 
 
 class _Bars:
@@ -83,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     options = EvalOptions(
         tasks=args.tasks,
         split=args.split,
-        methods=list(dict.fromkeys(args.methods)),
+        methods=with_profiles(args.methods, args.item_profile),
         seed=args.seed,
         backend=args.backend,
         model=args.model,

@@ -131,3 +131,28 @@ def test_build_shows_the_benchmark_of_this_build_and_never_of_another(evaluated,
     assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template", "-q"]) == 0
     card = (run / "hub" / "README.md").read_text()
     assert "## Benchmark" in card and "on another build of the data" in card and "| bm25 |" not in card
+
+
+def test_rationale_profiles_are_measured_beside_plain_bm25(evaluated, tmp_path):
+    out = tmp_path / "profiles"
+    args = ["evaluate", "--run", str(evaluated), "--out", str(out), "--methods", "bm25", "--bootstrap", "50"]
+    assert main([*args, "--item-profile", "facts+rationales", "-q"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["recommend"]) == ["bm25", "bm25_rationales"]
+    profiles = results["provenance"]["methods"]
+    assert "item_rationales" in profiles["bm25_rationales"]["item_profile"]
+    assert "item_rationales" not in profiles["bm25"]["item_profile"]
+    plain = json.loads((evaluated / "eval" / "results.json").read_text())["recommend"]["bm25"]
+    assert results["recommend"]["bm25"]["all"]["mrr"] == plain["all"]["mrr"]
+
+
+def test_rationale_profiles_without_rationales_are_one_line(evaluated, tmp_path, capsys):
+    folder = tmp_path / "hub"
+    shutil.copytree(evaluated / "hub", folder)
+    items = next((folder / "data" / "items").glob("*.parquet"))
+    import polars as pl
+
+    pl.read_parquet(items).drop("item_rationales").write_parquet(items)
+    args = ["evaluate", "--dataset", str(folder), "--out", str(tmp_path / "e"), "--methods", "bm25_rationales"]
+    assert main(args) == 2
+    assert "run `distillrecdial rationales` and `build` first" in capsys.readouterr().err
