@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN ?= runs/demo
 SAMPLE := data/sample
+# where `make demo` shows a dry-run push going (planeB/DistillRecDial is the published dataset: push there only as its maintainer)
+HUB_REPO ?= your-name/DistillRecDial
 # vLLM on CPU: 1 GiB of KV cache, and only its warnings on the console.
 VLLM_ENV := VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING
 
@@ -25,7 +27,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 demo: setup
 	$(BIN)/distillrecdial prepare --reviews $(SAMPLE)/Movies_and_TV.jsonl --meta $(SAMPLE)/meta_Movies_and_TV.jsonl \
 		--tmdb $(SAMPLE)/tmdb_movies.json --out $(RUN) --k 12 --seed 42
+	$(BIN)/distillrecdial rationales --run $(RUN) --backend template
 	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --seed 42
+	$(BIN)/distillrecdial walks --run $(RUN) --steps 3 --slate 4 --seed 42
+	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --prompts walks --seed 42
 	$(BIN)/distillrecdial distill --run $(RUN)
 	test -f $(RUN)/tiny-llama/config.json || $(BIN)/python -m generation.tiny_model --run $(RUN) --out $(RUN)/tiny-llama
 	$(BIN)/python train_student.py --model_name_or_path $(RUN)/tiny-llama --dataset_name $(RUN)/distill \
@@ -35,10 +40,21 @@ demo: setup
 	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN) --role student --model $(RUN)/tiny-llama \
 		--adapter $(RUN)/student --max-new-tokens 128 --backend-arg enforce_eager=true \
 		--backend-arg max_model_len=4096 --backend-arg dtype=float32
-	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student
+	# the tiny student writes no valid dialogue, so every published one is the template teacher's: say so
+	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student --allow-template
 	$(BIN)/distillrecdial report --run $(RUN)
+	# the CRS benchmark of the build (KBRD through CRSLab; the LLM ranker is the rule-based stand-in), then the
+	# build again so that the card shows it
+	$(BIN)/distillrecdial evaluate --run $(RUN) --tasks recommend collaborate \
+		--methods popularity item_knn bm25 kbrd llm --kbrd-epochs 3
+	cat $(RUN)/eval/eval.md
+	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student --allow-template --quiet
 	$(BIN)/distillrecdial export-crslab --run $(RUN) --out $(RUN)/crslab
-	$(BIN)/distillrecdial push $(RUN)/hub --repo-id planeB/DistillRecDial --dry-run
+	$(BIN)/distillrecdial push $(RUN)/hub --repo-id $(HUB_REPO) --dry-run
+	# budgeted seed selection, in a run folder of its own (the sample is too small to thin out before `build`)
+	mkdir -p $(RUN)-select && cp $(RUN)/prompts.jsonl $(RUN)/items.parquet $(RUN)/interactions.parquet $(RUN)-select/
+	$(BIN)/distillrecdial select --run $(RUN)-select --strategy kcenter --budget 40
+	$(BIN)/distillrecdial generate --run $(RUN)-select --role teacher --backend template --quiet
 
 ## test: lint, then the test suite (offline)
 test: setup
@@ -49,6 +65,8 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_prepare.py --reviews 1000000
 	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_rationales.py --reviews 1000000
+	$(BIN)/python benchmarks/bench_walks.py --items 200000 --users 100000
 
 clean:
 	rm -rf runs .pytest_cache

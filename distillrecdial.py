@@ -7,7 +7,9 @@ the dataset's configs:
   text, the generator's provenance, the parsed turns and why it is (in)valid;
 - ``sft``: valid dialogues as TRL conversational ``messages``;
 - ``crslab``: valid dialogues in CRSLab's shape, with linked entities;
-- ``items``: the movie catalog; ``kg``: knowledge-graph triples over it.
+- ``items``: the movie catalog (with ``item_rationales``); ``kg``: knowledge-graph triples over it;
+- ``rationales``: RDRec rationales of reviews (what the user prefers, what the item is), when the run has them.
+- ``walks``: walk dialogues (`distillrecdial walks`): slates of movies along the item graph, one move each.
 
 The `build` stage uses this class to write the published parquet files, and it
 works on its own too::
@@ -33,21 +35,27 @@ from builder.features import FEATURES
 from builder.plan import load_items, read_plan
 from builder.rows import crslab_row, resolve, sft_row
 from builder.splits import SPLITS
+from builder.walk_rows import walk_rows
 
+#: The paper, as its authors cite it (README of github.com/swapUniba/DistillRecDial).
 _CITATION = """\
-@misc{martina2025distillrecdial,
-  title        = {{DistillRecDial}: A Knowledge-Distilled Dataset Capturing User Diversity in Conversational
-                  Recommendation},
-  author       = {Martina, Alessandro Francesco Maria and Petruzzelli, Alessandro and Musto, Cataldo and
-                  de Gemmis, Marco and Lops, Pasquale and Semeraro, Giovanni},
-  year         = {2025},
-  howpublished = {\\url{https://huggingface.co/datasets/planeB/DistillRecDial}}
+@inproceedings{Martina2025DistillRecDial,
+  author    = {Martina, Alessandro Francesco Maria and Petruzzelli, Alessandro and Musto, Cataldo and
+               de Gemmis, Marco and Lops, Pasquale and Semeraro, Giovanni},
+  title     = {{DistillRecDial}: A Knowledge-Distilled Dataset Capturing User Diversity in Conversational
+               Recommendation},
+  booktitle = {Proceedings of the Nineteenth ACM Conference on Recommender Systems (RecSys '25)},
+  year      = {2025},
+  address   = {Prague, Czech Republic},
+  publisher = {ACM},
+  doi       = {10.1145/3705328.3748161}
 }
 """
 
 _DESCRIPTION = """\
 Movie-recommendation dialogues between a user and a recommender, written for real users of Amazon Reviews 2023
-(Movies_and_TV) joined with TMDB metadata, under five user personas, by a small open LLM distilled from a large one.
+(Movies_and_TV) joined with TMDB metadata, under five user personas, by a teacher LLM or a student distilled from it
+(each row's `generator` says which).
 """
 
 _HOMEPAGE = "https://huggingface.co/datasets/planeB/DistillRecDial"
@@ -59,10 +67,12 @@ _CONFIG_DESCRIPTIONS = {
     "crslab": "Valid dialogues in CRSLab's shape: Seeker/Recommender utterances with movies, entities, words.",
     "items": "The movie catalog: Amazon item joined with TMDB facts.",
     "kg": "Knowledge-graph triples (head, relation, tail) over movies and their entities.",
+    "rationales": "RDRec rationales of reviews: what the user prefers and what the item is, with provenance.",
+    "walks": "Talk-the-Walk dialogues: a walk over the item graph as slates of movies, one seeker move per slate.",
 }
 
 #: Configs over dialogues have three splits; the catalog and the graph are one table each.
-_DIALOGUE_CONFIGS = ("raw", "sft", "crslab")
+_DIALOGUE_CONFIGS = ("raw", "sft", "crslab", "walks")
 
 
 class DistillRecDialConfig(datasets.BuilderConfig):
@@ -100,7 +110,10 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
         if self.config.name not in _DIALOGUE_CONFIGS:
             return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"rows": None})]
         by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
-        for row in read_plan(run):  # read once, not once per split
+        rows = read_plan(run)
+        if self.config.name == "walks":
+            rows = walk_rows(run, rows, {item["item_id"] for item in load_items(run)})
+        for row in rows:  # read once, not once per split
             by_split[row["split"]].append(row)
         return [datasets.SplitGenerator(name=split, gen_kwargs={"rows": rows}) for split, rows in by_split.items()]
 
@@ -108,8 +121,21 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
         run = self._run_dir()
         name = self.config.name
         if name == "items":
+            from generation.rationale_store import item_rationales, load_rationales
+
+            rationales = item_rationales(load_rationales(run))
             for item in load_items(run):
+                item["item_rationales"] = rationales.get(item["item_id"], [])
                 yield item["item_id"], {key: item.get(key) for key in FEATURES["items"]}
+            return
+        if name == "rationales":
+            from generation.rationale_store import load_rationales
+
+            provenance = FEATURES["rationales"]["generator"]
+            for record in load_rationales(run):
+                row = {key: record.get(key) for key in FEATURES["rationales"]}
+                row["generator"] = {key: record["generator"].get(key) for key in provenance}  # no package versions
+                yield record["rationale_id"], row
             return
         if name == "kg":
             from builder.kg import kg_triples
@@ -118,6 +144,10 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
                 yield str(number), triple
             return
         assert rows is not None
+        if name == "walks":
+            for row in rows:
+                yield row["dialogue_id"], {key: row[key] for key in FEATURES["walks"]}
+            return
         if name == "raw":
             for row in rows:
                 yield row["dialogue_id"], {key: row[key] for key in FEATURES["raw"]}

@@ -66,12 +66,106 @@ def load_sft_dataset(name: str, config: str | None, streaming: bool = False) -> 
     return dataset
 
 
+#: The student's model card; ``DatasetCard``-style: metadata from ``ModelCardData``, then this body.
+MODEL_CARD = """---
+{{ card_data }}
+---
+
+# DistillRecDial student: {{ title }}
+
+{{ summary }}
+
+## Quick start
+
+```python
+{{ quick_start }}
+```
+{{ section }}
+Trained with [TRL](https://github.com/huggingface/trl) `SFTTrainer`{{ peft_note }}
+by `train_student.py` of the DistillRecDial pipeline; data from
+[DistillRecDial](https://huggingface.co/datasets/planeB/DistillRecDial) (Martina et al., RecSys 2025). The dialogues it
+writes are synthetic; check them with `distillrecdial build`, which validates every one.
+
+### Framework versions
+
+{% for name, version in versions %}- {{ name }}: {{ version }}
+{% endfor %}"""
+
+
+def _hub_id(name: str | None) -> str | None:
+    """``name`` when it is a Hub repo id (``owner/name``), ``None`` for a local path or nothing."""
+    from dataset_card.provenance import is_local_path
+
+    return name if name and "/" in name and not is_local_path(name) else None
+
+
+def _dataset_text(script_args: StudentArguments) -> str:
+    name = script_args.dataset_name or ""
+    config = f" (config `{script_args.dataset_config}`)" if script_args.dataset_config else ""
+    if _hub_id(name):
+        return f"[{name}](https://huggingface.co/datasets/{name}){config}"
+    return f"a local dataset (`{Path(name).name}` folder or file){config}"
+
+
+def _model_text(name: str | None) -> str:
+    hub = _hub_id(name)
+    return f"[{hub}](https://huggingface.co/{hub})" if hub else "a local model"
+
+
+def model_card(script_args: StudentArguments, training_args: SFTConfig, model_args: ModelConfig) -> str:
+    """The student's README: ``base_model`` / ``datasets`` metadata only for Hub ids, never a local path."""
+    import importlib.metadata
+
+    from huggingface_hub import ModelCard, ModelCardData
+
+    base = _hub_id(model_args.model_name_or_path)
+    dataset = _hub_id(script_args.dataset_name)
+    peft = bool(model_args.use_peft)
+    card_data = ModelCardData(
+        base_model=base,
+        datasets=[dataset] if dataset else None,
+        library_name="peft" if peft else "transformers",
+        pipeline_tag="text-generation",
+        tags=["distillrecdial", "conversational-recommendation", "crs", "trl", "sft", *(["lora"] if peft else [])],
+    )
+    what = "A LoRA adapter for" if peft else "A fine-tuned version of"
+    summary = (
+        f"{what} {_model_text(model_args.model_name_or_path)}, trained on {_dataset_text(script_args)} to write "
+        "DistillRecDial conversational-recommendation dialogues."
+    )
+    where = f"{training_args.hub_model_id or 'PATH/TO/' + Path(training_args.output_dir).name}"
+    if peft:
+        quick_start = (
+            "from peft import AutoPeftModelForCausalLM\nfrom transformers import AutoTokenizer\n\n"
+            f'model = AutoPeftModelForCausalLM.from_pretrained("{where}")\n'
+            f'tokenizer = AutoTokenizer.from_pretrained("{where}")'
+        )
+    else:
+        quick_start = f'from transformers import pipeline\n\ngenerator = pipeline("text-generation", model="{where}")'
+    versions = []
+    for package in ("trl", "transformers", "peft", "datasets", "torch"):
+        try:
+            versions.append((package, importlib.metadata.version(package)))
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    card = ModelCard.from_template(
+        card_data,
+        template_str=MODEL_CARD,
+        title=base or "local base model",
+        summary=summary,
+        quick_start=quick_start,
+        section=model_card_section(script_args, training_args, model_args),
+        peft_note=" and [PEFT](https://github.com/huggingface/peft) LoRA" if peft else "",
+        versions=versions,
+    )
+    return str(card)
+
+
 def model_card_section(script_args: StudentArguments, training_args: SFTConfig, model_args: ModelConfig) -> str:
     """What a reader of the adapter needs: the data, the base model and the hyperparameters that matter."""
     rows = {
-        "base model": model_args.model_name_or_path,
-        "dataset": f"{script_args.dataset_name}"
-        + (f" ({script_args.dataset_config})" if script_args.dataset_config else ""),
+        "base model": _hub_id(model_args.model_name_or_path) or "a local model",
+        "dataset": _dataset_text(script_args),
         "LoRA": (
             f"r={model_args.lora_r}, alpha={model_args.lora_alpha}, dropout={model_args.lora_dropout}, "
             f"targets={model_args.lora_target_modules or 'model default'}"
@@ -120,12 +214,15 @@ def main(script_args: StudentArguments, training_args: SFTConfig, model_args: Mo
         quantization_config=get_quantization_config(model_args),  # QLoRA with --load_in_4bit
     )
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+
+    def write_card() -> None:
+        card = Path(training_args.output_dir) / "README.md"
+        card.write_text(model_card(script_args, training_args, model_args), encoding="utf-8")
+
     trainer.save_model(training_args.output_dir)
 
     if trainer.accelerator.is_main_process:
-        trainer.create_model_card(dataset_name=script_args.dataset_name, tags=["distillrecdial", "crs", "lora"])
-        card = Path(training_args.output_dir) / "README.md"
-        card.write_text(card.read_text() + model_card_section(script_args, training_args, model_args))
+        write_card()
         if script_args.merge_adapter and model_args.use_peft:
             merged_dir = Path(training_args.output_dir) / "merged"
             trainer.model.merge_and_unload().save_pretrained(merged_dir)
@@ -133,7 +230,9 @@ def main(script_args: StudentArguments, training_args: SFTConfig, model_args: Mo
         trainer.accelerator.print(f"saved the student to {training_args.output_dir}")
 
     if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+        # transformers' push_to_hub rewrites README.md through create_model_card: make that write this card.
+        trainer.create_model_card = lambda *args, **kwargs: write_card()
+        trainer.push_to_hub()
     return trainer
 
 

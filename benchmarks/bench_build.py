@@ -57,7 +57,17 @@ def main() -> int:
     shutil.rmtree(args.workdir, ignore_errors=True)
     run = args.workdir / "run"
     n = synthetic_run(run, args.dialogues)
-    command = [sys.executable, "-m", "pipeline.cli", "build", "--run", str(run), "--roles", "teacher"]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "build",
+        "--run",
+        str(run),
+        "--roles",
+        "teacher",
+        "--allow-template",
+    ]
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     _, status, usage = os.wait4(process.pid, 0)

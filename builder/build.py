@@ -14,13 +14,20 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import orjson
 from datasets import load_dataset
+from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
+from builder.features import OPTIONAL_CONFIGS
 from builder.hub_folder import config_datasets, swap_in, write_parquet
-from builder.plan import default_roles, make_plan, write_plan
+from builder.plan import default_roles, load_items, make_plan, write_plan
+from builder.walk_rows import published_configs
+from dataset_card.card import card_context
+from dataset_card.eval_tables import RESULTS_FILE, measured_on, results_markdown
 from dataset_card.figures import render_all
+from dataset_card.provenance import generator_label, rule_based_only
 from dataset_card.render import card_metadata, render_card
-from dataset_card.report import build_report, headline_markdown, persona_markdown
+from dataset_card.report import build_report
 from dataset_card.stats import card_stats
 from distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS
 from generation.generate import ROLES
@@ -29,10 +36,11 @@ from pipeline.errors import StageError
 from pipeline.faults import failpoint
 from pipeline.jsonl import label_for
 from pipeline.lock import run_lock
-from pipeline.manifest import read_manifest, record_stage
+from pipeline.manifest import read_manifest, record_stage, sha256_file
 from pipeline.problems import ProblemLog, describe
 
 HUB_DIR = "hub"
+EVAL_DIR = "eval"
 #: The `datasets` cache of a build, inside the run folder and removed when the build ends.
 BUILD_CACHE = Path(".cache") / "build"
 
@@ -47,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--repo-id", default="planeB/DistillRecDial", help="repo id the card's examples load from")
     parser.add_argument("--out", type=Path, help="output folder (default: RUN/hub)")
+    parser.add_argument(
+        "--allow-template",
+        action="store_true",
+        help="publish even when every valid dialogue was written by the rule-based template backend "
+        "(the card then says so in its first paragraph)",
+    )
 
 
 def remove_leftovers(run: Path, target: Path) -> None:
@@ -63,13 +77,18 @@ def remove_leftovers(run: Path, target: Path) -> None:
 
 
 def build(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the stage (one at a time per run folder); return its manifest entry."""
+    """Build, one at a time per run folder, with `datasets`' progress bars off (~30 bars for 100 dialogues
+    would bury the summary line) and its cache inside the run folder, removed at the end."""
     args.run.mkdir(parents=True, exist_ok=True)
-    with run_lock(args.run, "build"):
-        try:
+    was_enabled = not are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        with run_lock(args.run, "build"):
             return _build(args)
-        finally:
-            shutil.rmtree(args.run / BUILD_CACHE, ignore_errors=True)
+    finally:
+        shutil.rmtree(args.run / BUILD_CACHE, ignore_errors=True)
+        if was_enabled:
+            enable_progress_bars()
 
 
 def _build(args: argparse.Namespace) -> dict[str, Any]:
@@ -81,38 +100,44 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
     plan = make_plan(run, roles, skipped)
     if not plan:
         raise StageError(f"no dialogues to build in {run / 'raw'} for roles {', '.join(roles)}", exit_code=1)
+    if rule_based_only(plan) and not getattr(args, "allow_template", False):
+        raise StageError(
+            f"every published dialogue of {'+'.join(roles)} was written by the rule-based template backend, "
+            "not a language model; generate with a model, or pass --allow-template to publish it labelled as such"
+        )
     write_plan(run, plan)
 
     staging = staging_dir(target)
     try:
-        built = config_datasets(run, run / BUILD_CACHE / "builder")
+        built = config_datasets(run, run / BUILD_CACHE / "builder", published_configs(run, roles))
+        for name in OPTIONAL_CONFIGS & set(built):  # e.g. `rationales`, only when their stage has run
+            if not any(split.num_rows for split in built[name].values()):
+                del built[name]
         configs = write_parquet(built, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stats = card_stats(plan, built["items"]["train"].num_rows, built["kg"]["train"].num_rows)
-    quality = build_report(run)  # measured on the same plan: the card's quality tables and figures
+    benchmark = benchmark_tables(run / EVAL_DIR / RESULTS_FILE, staging)
+    # Measured on the published roles only, generators named without local paths: the card's tables and figures.
+    quality = build_report(run, roles=roles, label=generator_label, equal_size=True)
     figures = render_all(quality)
     for name, png in figures.items():
         write_bytes(staging / "figures" / name, png)
     k = read_manifest(run).get("stages", {}).get("prepare", {}).get("parameters", {}).get("k", 12)
-    context = {
-        "s": stats,
-        "repo_id": args.repo_id,
-        "k": k,
-        "citation": _CITATION,
-        "quality": headline_markdown(quality),
-        "quality_personas": persona_markdown(quality),
-        "figures": sorted(figures),
-        "configs": [
-            {
-                "name": name,
-                "rows": sum(rows for rows, _ in config["splits"].values()),
-                "description": _CONFIG_DESCRIPTIONS[name],
-            }
-            for name, config in configs.items()
-        ],
-    }
+    context = card_context(
+        plan=plan,
+        stats=stats,
+        quality=quality,
+        configs=configs,
+        catalog={item["item_id"]: item for item in load_items(run)},
+        figures=sorted(figures),
+        repo_id=args.repo_id,
+        k=k,
+        citation=_CITATION,
+        descriptions=_CONFIG_DESCRIPTIONS,
+        benchmark=benchmark,
+    )
     write_text(staging / "README.md", render_card(card_metadata(configs, stats), context))
     failpoint("build.before_swap")
     swap_in(staging, target)
@@ -140,6 +165,22 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
     return entry
 
 
+def benchmark_tables(results_path: Path, staging: Path) -> dict[str, Any] | None:
+    """The evaluation's tables for the card when `evaluate` ran on exactly the data being published.
+
+    ``{"tables": markdown}`` when it did, ``{"tables": None}`` when its results belong to another build
+    (the card then says the benchmark is not shown), ``None`` when nothing was evaluated.
+    """
+    if not results_path.is_file():
+        return None
+    try:
+        results = orjson.loads(results_path.read_bytes())
+    except orjson.JSONDecodeError as err:
+        raise StageError(f"{results_path}: not JSON ({err}); rerun `distillrecdial evaluate`") from None
+    data = {f"{path.parent.name}/{path.name}": sha256_file(path) for path in sorted(staging.glob("data/*/*.parquet"))}
+    return {"tables": results_markdown(results) if measured_on(results, data) else None}
+
+
 def run(args: argparse.Namespace) -> int:
     entry = build(args)
     counts = "; ".join(
@@ -149,8 +190,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"build ({'+'.join(entry['roles'])}): {entry['raw']:,} dialogues, {entry['valid']:,} valid → "
         f"{args.out or args.run / HUB_DIR} [{counts}] (train/validation/test rows; items, kg: train); "
-        f"invalid because: {problems}; "
-        "every config loaded back with load_dataset"
+        f"invalid because: {problems}; every config loaded back with load_dataset"
         + (f"; bad lines skipped: {describe(entry['skipped_lines'])}" if entry["skipped_lines"]["counts"] else "")
     )
     return 0

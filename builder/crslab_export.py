@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline import console
 from pipeline.atomic import write_bytes
 from pipeline.errors import StageError
 
@@ -173,9 +174,7 @@ def export_crslab(
     for split, _ in SPLIT_FILES:
         rows = crslab[split]
         if progress:
-            from tqdm.auto import tqdm
-
-            rows = tqdm(rows, desc=f"crslab {split}", unit="conv")
+            rows = console.progress(rows, desc=f"crslab {split}", unit="conv")
         records = []
         for row in rows:
             conv, merged = _convert_dialog(row, tokenize)

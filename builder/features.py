@@ -77,9 +77,53 @@ ITEMS = Features(
         "store": Value("string"),
         "average_rating": Value("float32"),
         "rating_number": Value("int64"),
+        "item_rationales": List(Value("string")),
     }
 )
 
 KG = Features({"head": Value("string"), "relation": Value("string"), "tail": Value("string")})
 
-FEATURES: dict[str, Features] = {"raw": RAW, "sft": SFT, "crslab": CRSLAB, "items": ITEMS, "kg": KG}
+#: One row per review distilled by `distillrecdial rationales` (RDRec): what the user prefers, what the item is.
+RATIONALES = Features(
+    {
+        "rationale_id": Value("string"),
+        "user_id": Value("string"),
+        "item_id": Value("string"),
+        "review_line": Value("int64"),
+        "rating": Value("float32"),
+        "user_prefers": Value("string"),
+        "item_is": Value("string"),
+        "generator": {key: RAW["generator"][key] for key in RAW["generator"]},
+        "problems": List(Value("string")),
+    }
+)
+
+#: One row per walk dialogue (`distillrecdial walks`): the slates, the relation of each move, the turns.
+WALKS = Features(
+    {
+        "dialogue_id": Value("string"),
+        "user_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+        "start_item": Value("string"),
+        "slates": List(List(Value("string"))),
+        "edges": List(Value("string")),
+        "turns": List(MESSAGE),
+        "generator": RAW["generator"],
+        "valid": Value("bool"),
+        "problems": List(Value("string")),
+    }
+)
+
+#: Configs published only when the run has their data (an empty parquet split does not load back).
+OPTIONAL_CONFIGS = frozenset({"rationales", "walks"})
+
+FEATURES: dict[str, Features] = {
+    "raw": RAW,
+    "sft": SFT,
+    "crslab": CRSLAB,
+    "items": ITEMS,
+    "kg": KG,
+    "rationales": RATIONALES,
+    "walks": WALKS,
+}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,12 @@ def empty(name: str) -> Dataset:
     return Dataset.from_dict({column: [] for column in FEATURES[name]}, features=FEATURES[name])
 
 
-def config_datasets(run: Path, cache_dir: Path) -> dict[str, dict[str, Dataset]]:
-    """Every config's splits, built by ``DistillRecDial`` from the run folder."""
+def config_datasets(run: Path, cache_dir: Path, names: Iterable[str] = FEATURES) -> dict[str, dict[str, Dataset]]:
+    """The splits of every config in ``names``, built by ``DistillRecDial`` from the run folder."""
     from distillrecdial import DistillRecDial
 
     built: dict[str, dict[str, Dataset]] = {}
-    for name in FEATURES:
+    for name in names:
         builder = DistillRecDial(config_name=name, data_dir=str(run), cache_dir=str(cache_dir / name))
         builder.download_and_prepare()
         built[name] = {}
@@ -38,7 +39,7 @@ def config_datasets(run: Path, cache_dir: Path) -> dict[str, dict[str, Dataset]]
                 built[name][split] = builder.as_dataset(split=split)
             except ValueError:  # a split with no rows (e.g. no valid test dialogue yet): keep it, empty
                 built[name][split] = empty(name)
-        for split in ("train", "validation", "test") if name in ("raw", "sft", "crslab") else ("train",):
+        for split in ("train", "validation", "test") if name in ("raw", "sft", "crslab", "walks") else ("train",):
             built[name].setdefault(split, empty(name))
     return built
 

@@ -19,7 +19,7 @@ from builder.rows import raw_row
 from builder.splits import assign_splits
 from builder.validate import validate_record
 from generation.prepare import ITEMS_FILE
-from generation.raw_store import MERGED_NAME, raw_problem, read_records
+from generation.raw_store import MERGED_NAME, raw_problem, raw_reader
 from generation.title_tags import Candidate
 from pipeline.atomic import atomic_path
 from pipeline.errors import StageError
@@ -57,7 +57,7 @@ def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) ->
         source = run / "raw" / role / MERGED_NAME
         if not source.exists():
             raise StageError(f"{source} not found; run `distillrecdial generate --role {role}` (and merge) first")
-        for record in read_records(source, run, skipped):
+        for record in raw_reader(source, run, skipped):
             if record["dialogue_id"] in seen:
                 continue
             seen.add(record["dialogue_id"])

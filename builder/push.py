@@ -1,17 +1,21 @@
 """`distillrecdial push`: upload a Hub-ready folder (``RUN/hub``) to a dataset repo, in one commit.
 
 The folder is what ``distillrecdial build`` writes: ``README.md`` (the card,
-whose YAML ``configs:`` lists every config and split) and
+whose YAML ``configs:`` lists every config and split), ``figures/`` and
 ``data/<config>/<split>-*.parquet``. The repo is created if missing
 (``--private`` applies only then); ``--revision`` names a branch (created from
-``main`` if missing) and ``--create-pr`` opens a pull request instead of
-committing to it.
+``main`` if missing) and ``--create-pr`` opens a pull request against it
+instead of committing to it.
 
-Only files whose content differs from the remote go up, and stale files under
-``data/`` (a config or shard the folder no longer has) are deleted in the same
-commit, so the repo ends up holding exactly the folder's data. Pushing an
-unchanged folder again makes no commit at all. ``--dry-run`` lists what would
-go up and contacts nothing.
+The upload is ``huggingface_hub``'s own: one ``HfApi.create_commit`` holding
+every file of the folder plus a delete for each remote file under ``data/``
+or ``figures/`` that the folder no longer has (``upload_folder``'s
+``delete_patterns``, listed with ``filter_repo_objects``). The library's
+preupload step drops files the Hub already holds and makes no commit when
+nothing changed. (``upload_folder`` itself is not used: with ``hf_xet``
+installed it may split a folder into several commits and opens pull requests
+only against ``main``.) ``--dry-run`` lists what would go up and contacts
+nothing.
 
 The token is the one ``huggingface_hub`` finds itself (``HF_TOKEN`` or the
 saved ``hf auth login``); this command never prints, logs or writes it.
@@ -20,7 +24,6 @@ saved ``hf auth login``); this command never prints, logs or writes it.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,18 +32,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from tqdm import tqdm
 
 from pipeline.errors import StageError
 
 REPO_TYPE = "dataset"
 DEFAULT_REVISION = "main"
 DEFAULT_MESSAGE = "Upload DistillRecDial (distillrecdial push)"
-#: Remote files under these folders that the local folder lacks are deleted by the push.
-MIRRORED_PREFIXES = ("data/",)
+#: Remote files matching these (``fnmatch``, ``*`` crosses folders) that the folder lacks are deleted by the push.
+DELETE_PATTERNS = ["data/*", "figures/*"]
 #: Hidden files kept anyway (everything else starting with "." is skipped: temp files, caches, .git).
 KEPT_HIDDEN = {".gitattributes"}
-HASH_CHUNK = 1 << 22
+#: The published dataset: pushing there replaces its card and data for every user.
+OFFICIAL_REPO_ID = "planeB/DistillRecDial"
 
 T = TypeVar("T")
 
@@ -145,40 +148,6 @@ def check_folder(folder: Path) -> list[LocalFile]:
     return files
 
 
-# -- hashing (to compare with the remote without uploading) ---------------------------------------------------------
-
-
-def _chunks(path: Path, progress: tqdm) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            progress.update(len(chunk))
-            yield chunk
-
-
-def _sha256(path: Path, progress: tqdm) -> str:
-    digest = hashlib.sha256()
-    for chunk in _chunks(path, progress):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _git_blob_sha1(path: Path, size: int, progress: tqdm) -> str:
-    digest = hashlib.sha1(b"blob %d\0" % size)
-    for chunk in _chunks(path, progress):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _unchanged(local: LocalFile, remote: Any, progress: tqdm) -> bool:
-    """Whether ``remote`` (a ``RepoSibling`` or None) already holds ``local``'s bytes."""
-    if remote is None or remote.size != local.size:
-        progress.update(local.size)
-        return False
-    if remote.lfs is not None:  # LFS / Xet file: the Hub keeps the content's sha256
-        return _sha256(local.path, progress) == remote.lfs.sha256
-    return _git_blob_sha1(local.path, local.size, progress) == remote.blob_id  # regular file: git blob id
-
-
 # -- talking to the Hub ---------------------------------------------------------------------------------------------
 
 
@@ -246,18 +215,37 @@ def _ensure_branch(api: Any, repo_id: str, branch: str) -> bool:
     return True
 
 
-def _remote_state(api: Any, repo_id: str, revision: str) -> tuple[Any, dict[str, Any]]:
-    """The repo's info at ``revision`` (head ``sha``, ``private``) and its files (size, git blob id, LFS sha256)."""
-    info = _call(
-        "reading the repo",
+def _tree(api: Any, repo_id: str, revision: str) -> dict[str, str]:
+    """Every file of the repo at ``revision``: path → content id (LFS sha256, else git blob id)."""
+    from huggingface_hub import RepoFile
+
+    entries = _call(
+        "listing the repo's files",
         repo_id,
-        api.repo_info,
-        repo_id,
-        repo_type=REPO_TYPE,
-        revision=revision,
-        files_metadata=True,
+        lambda: list(api.list_repo_tree(repo_id, repo_type=REPO_TYPE, revision=revision, recursive=True)),
     )
-    return info, {sibling.rfilename: sibling for sibling in info.siblings or []}
+    return {e.path: (e.lfs.sha256 if e.lfs else e.blob_id) for e in entries if isinstance(e, RepoFile)}
+
+
+def _operations(files: list[LocalFile], remote: dict[str, str]) -> tuple[list[Any], list[str]]:
+    """One add per local file, one delete per stale remote file matching :data:`DELETE_PATTERNS`."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+    from huggingface_hub.utils import filter_repo_objects
+
+    local = {f.path_in_repo for f in files}
+    stale = sorted(p for p in filter_repo_objects(remote, allow_patterns=DELETE_PATTERNS) if p not in local)
+    operations: list[Any] = [CommitOperationDelete(path_in_repo=p) for p in stale]
+    operations += [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=str(f.path)) for f in files]
+    return operations, stale
+
+
+def warn_if_official(repo_id: str) -> None:
+    if repo_id.lower() == OFFICIAL_REPO_ID.lower():
+        print(
+            f"push: warning: {repo_id} is the published DistillRecDial dataset; pushing replaces its card and data "
+            "for every user. Push to your own namespace unless you maintain it.",
+            file=sys.stderr,
+        )
 
 
 def _print_listing(files: list[LocalFile]) -> None:
@@ -286,6 +274,7 @@ def run(args: argparse.Namespace) -> int:
     repo_url = f"{constants.ENDPOINT}/datasets/{args.repo_id}"
     target = f"{repo_url} ({'pull request against ' if args.create_pr else ''}{revision})"
 
+    warn_if_official(args.repo_id)
     if args.dry_run:
         _print_listing(files)
         print(f"push (dry run): {len(files)} files, {_human(total)} would go to {target}; nothing was contacted")
@@ -293,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
 
     if constants.HF_HUB_OFFLINE:
         raise StageError("HF_HUB_OFFLINE is set; unset it to push (or use --dry-run)")
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
+    from huggingface_hub import HfApi, get_token
 
     if get_token() is None:
         raise StageError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or use --dry-run)")
@@ -311,28 +300,14 @@ def run(args: argparse.Namespace) -> int:
     )
     repo_url = str(url)
     created_branch = revision != DEFAULT_REVISION and _ensure_branch(api, repo_id, revision)
-
-    repo_info, remote = _remote_state(api, repo_id, revision)
+    repo_info = _call("reading the repo", repo_id, api.repo_info, repo_id, repo_type=REPO_TYPE, revision=revision)
     if args.private and repo_info.private is False:
         print(
             f"push: warning: {repo_id} already exists and is public; --private changes nothing (use the repo settings)",
             file=sys.stderr,
         )
-    with tqdm(total=total, unit="B", unit_scale=True, desc="comparing with the Hub", disable=None) as progress:
-        changed = [f for f in files if not _unchanged(f, remote.get(f.path_in_repo), progress)]
-    local_paths = {f.path_in_repo for f in files}
-    stale = sorted(p for p in remote if p.startswith(MIRRORED_PREFIXES) and p not in local_paths)
-    branch_note = f" (branch {revision} created from main)" if created_branch else ""
-
-    if not changed and not stale:
-        print(
-            f"push: {repo_url} @ {revision}: no changes — all {len(files)} files already up to date; "
-            f"no commit made{branch_note}"
-        )
-        return 0
-
-    operations: list[Any] = [CommitOperationDelete(path_in_repo=p) for p in stale]
-    operations += [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=str(f.path)) for f in changed]
+    before = _tree(api, repo_id, revision)
+    operations, stale = _operations(files, before)
     info = _call(
         "committing",
         repo_id,
@@ -344,15 +319,21 @@ def run(args: argparse.Namespace) -> int:
         revision=revision,
         create_pr=args.create_pr,
     )
+    branch_note = f" (branch {revision} created from main)" if created_branch else ""
     if (args.create_pr and not info.pr_url) or (not args.create_pr and info.oid == repo_info.sha):
-        # huggingface_hub dropped every operation as a no-op (its preupload check agreed nothing changed)
-        print(f"push: {repo_url} @ {revision}: no changes — the Hub already holds these files; no commit made")
+        # huggingface_hub's preupload found every file already on the Hub, and nothing to delete: no commit
+        print(
+            f"push: {repo_url} @ {revision}: no changes — all {len(files)} files already up to date; "
+            f"no commit made{branch_note}"
+        )
         return 0
-    uploaded = sum(f.size for f in changed)
+    after = _tree(api, repo_id, info.oid)
+    uploaded = [f for f in files if after.get(f.path_in_repo) != before.get(f.path_in_repo)]
     where = f"pull request {info.pr_url}" if args.create_pr and info.pr_url else f"@ {revision}"
     print(
-        f"push: {repo_url} {where}: commit {info.oid} — {_files(len(changed))} uploaded ({_human(uploaded)}), "
-        f"{len(files) - len(changed)} unchanged, {len(stale)} stale deleted{branch_note}"
+        f"push: {repo_url} {where}: commit {info.oid} — {_files(len(uploaded))} uploaded "
+        f"({_human(sum(f.size for f in uploaded))}), {len(files) - len(uploaded)} unchanged, "
+        f"{len(stale)} stale deleted{branch_note}"
     )
     return 0
 

@@ -1,7 +1,8 @@
-"""The report's figures as small, deterministic PNGs (matplotlib, Agg backend, no timestamps or version tag).
+"""The report's figures as deterministic PNGs (matplotlib, Agg backend, no timestamps or version tag).
 
 Each function takes the ``report.json`` dictionary and returns PNG bytes, so the caller decides where
-(and how atomically) they are written.
+(and how atomically) they are written. Figures are 1000 px wide with 12-14 pt text so they stay legible
+when the Hub scales them to the page; every bar carries its value, so a zero is a visible "0", not a gap.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ from generation.personas import PERSONAS
 
 __all__ = ["FIGURES", "distinct_bars", "persona_bars", "render_all", "turns_histogram"]
 
-DPI = 80
+DPI = 100
+WIDTH_IN = 10.0  # x DPI = 1000 px
 _STYLE = {
-    "font.size": 8,
-    "axes.titlesize": 9,
+    "font.size": 12,
+    "axes.titlesize": 14,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
     "figure.dpi": DPI,
     "svg.hashsalt": "distillrecdial",
     "path.simplify": True,
@@ -44,8 +50,15 @@ def _finish(fig: Any, ax: Any, series: int) -> None:
     """Legend under the axes (it never hides a bar), then a tight layout."""
     if series:
         handles, labels = ax.get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=1, fontsize=6, frameon=False)
-    fig.tight_layout(rect=(0, min(0.07 * series, 0.5), 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=1, frameon=False)
+    fig.tight_layout(rect=(0, min(0.35 / fig.get_size_inches()[1] * series, 0.5), 1, 1))
+
+
+def _bars(ax: Any, xs: list[float], values: list[float | None], width: float, label: str, fmt: str) -> None:
+    """Bars with an outline (a zero bar is still a line on the axis) and each value written on top ("n/a": none)."""
+    heights = [v or 0 for v in values]
+    bars = ax.bar(xs, heights, width=width, label=label, edgecolor="black", linewidth=0.8)
+    ax.bar_label(bars, labels=["n/a" if v is None else fmt.format(v) for v in values], padding=2, fontsize=9)
 
 
 def _bar_positions(groups: int, series: int) -> tuple[list[list[float]], float]:
@@ -58,11 +71,12 @@ def turns_histogram(report: dict[str, Any]) -> bytes:
     generators = _generators(report)
     turns = sorted({int(k) for _, g in generators for k in g["turns"]["histogram"]}) or [0]
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(5, 3.5))
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 5.5))
         positions, width = _bar_positions(len(turns), len(generators))
         for (label, entry), xs in zip(generators, positions, strict=True):
             histogram = entry["turns"]["histogram"]
-            ax.bar(xs, [histogram.get(str(t), 0) for t in turns], width=width, label=label)
+            _bars(ax, xs, [histogram.get(str(t), 0) for t in turns], width, label, "{:d}")
+        ax.margins(y=0.12)
         ax.set_xticks(range(len(turns)), [str(t) for t in turns])
         ax.set_xlabel("turns per dialogue")
         ax.set_ylabel("dialogues")
@@ -76,35 +90,40 @@ def persona_bars(report: dict[str, Any]) -> bytes:
     generators = _generators(report)
     personas = [p.id for p in PERSONAS]
     with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(8, 3.5), sharey=True)
+        fig, axes = plt.subplots(2, 1, figsize=(WIDTH_IN, 9), sharex=True)
         positions, width = _bar_positions(len(personas), len(generators))
         for ax, (key, title) in zip(
             axes, (("valid_share", "Valid share"), ("target_recommended_share", "Target recommended")), strict=True
         ):
             for (label, entry), xs in zip(generators, positions, strict=True):
-                values = [(entry["by_persona"].get(p) or {}).get(key) or 0.0 for p in personas]
-                ax.bar(xs, values, width=width, label=label)
-            ax.set_xticks(range(len(personas)), [p.replace("_", "\n") for p in personas], fontsize=6)
-            ax.set_ylim(0, 1)
+                values = [(entry["by_persona"].get(p) or {}).get(key) for p in personas]
+                _bars(ax, xs, values, width, label, "{:.2f}")
+            ax.set_xticks(range(len(personas)), [p.replace("_", "\n") for p in personas])
+            ax.set_ylim(0, 1.15)
+            ax.set_ylabel("share of dialogues")
             ax.set_title(title)
-        axes[0].set_ylabel("share of dialogues")
         _finish(fig, axes[0], len(generators))
         return _png(fig)
 
 
 def distinct_bars(report: dict[str, Any]) -> bytes:
-    """distinct-1..4 per generator."""
+    """distinct-1..4 per generator; on equal-size samples when the report has them."""
     generators = _generators(report)
     orders = ["distinct_1", "distinct_2", "distinct_3", "distinct_4"]
+    equal = (report.get("diversity_equal_size") or {}).get("by_generator")
     with plt.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=(5, 3.5))
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 5.5))
         positions, width = _bar_positions(len(orders), len(generators))
         for (label, entry), xs in zip(generators, positions, strict=True):
-            ax.bar(xs, [entry["diversity"].get(o) or 0.0 for o in orders], width=width, label=label)
+            values = (equal["values"].get(label) or {}) if equal else entry["diversity"]
+            _bars(ax, xs, [values.get(o) for o in orders], width, label, "{:.3f}")
         ax.set_xticks(range(len(orders)), [o.replace("_", "-") for o in orders])
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.1)
         ax.set_ylabel("distinct n-grams / n-grams")
-        ax.set_title("Lexical diversity")
+        title = "Lexical diversity"
+        if equal:
+            title += f" (equal samples of {equal['tokens']:,} tokens per generator)"
+        ax.set_title(title)
         _finish(fig, ax, len(generators))
         return _png(fig)
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-from tqdm.auto import tqdm
 
 from dataset_card import figures
 from dataset_card.metrics import (
@@ -39,6 +38,7 @@ from dataset_card.metrics import (
 from generation.personas import PERSONAS
 from generation.title_tags import Candidate
 from pipeline.atomic import write_bytes, write_text
+from pipeline.console import progress, warn
 from pipeline.errors import StageError
 from pipeline.manifest import record_stage
 
@@ -51,6 +51,10 @@ ITEMS_PATH = "items.parquet"
 WORD_BINS = [0, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100]
 ROLE_ORDER = ("teacher", "student")
 TITLE_SAMPLE = 5000
+#: distinct-n on equal-size samples: at most this many tokens per group, this many seeded draws.
+EQUAL_SIZE_TOKENS = 20_000
+EQUAL_SIZE_SEED = 0
+EQUAL_SIZE_DRAWS = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,7 +122,7 @@ def _load_plan(run: Path) -> dict[str, tuple[str, bool, list[str]]]:
             row = orjson.loads(line)
             plan[row["dialogue_id"]] = (row["split"], bool(row["valid"]), list(row["problems"]))
         except (orjson.JSONDecodeError, KeyError, TypeError) as err:
-            print(f"report: skipping {path}:{number}: {err}", file=sys.stderr)
+            warn("report", f"skipping {path}:{number}: {err}")
     return plan
 
 
@@ -151,8 +155,19 @@ def _hash64(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(str(key).encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def _read(run: Path, catalog: _Catalog, title_sample: int) -> _Corpus:
+def _raw_files(run: Path, roles: Sequence[str] | None) -> list[Path]:
     files = sorted((run / "raw").glob(f"*/{RAW_NAME}"))
+    return [f for f in files if roles is None or f.parent.name in roles]
+
+
+def _read(
+    run: Path,
+    catalog: _Catalog,
+    title_sample: int,
+    roles: Sequence[str] | None = None,
+    label: Callable[[dict[str, Any]], str] = _generator_label,
+) -> _Corpus:
+    files = _raw_files(run, roles)
     if not files:
         raise StageError(f"no raw dialogues in {run / 'raw'} (expected raw/<role>/{RAW_NAME}); run generate first")
     plan = _load_plan(run)
@@ -163,7 +178,7 @@ def _read(run: Path, catalog: _Catalog, title_sample: int) -> _Corpus:
     # Titles are looked for in a hashed sample of about ``title_sample`` dialogues (find_titles is slow).
     threshold = (1 << 64) if total <= title_sample else (title_sample << 64) // max(total, 1)
     for path, lines in zip(files, contents, strict=True):
-        for number, line in enumerate(tqdm(lines, desc=f"report {path.parent.name}", unit="dlg", disable=None), 1):
+        for number, line in enumerate(progress(lines, desc=f"report {path.parent.name}", unit="dlg", disable=None), 1):
             if not line.strip():
                 continue
             try:
@@ -180,9 +195,9 @@ def _read(run: Path, catalog: _Catalog, title_sample: int) -> _Corpus:
             except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
                 corpus.skipped.append(f"{path}:{number}: {type(err).__name__}: {err}")
                 continue
-            label = _generator_label(generator)
+            name = label(generator)
             corpus.generator_info.setdefault(
-                label, {k: generator.get(k) for k in ("role", "backend", "model", "adapter")}
+                name, {k: generator.get(k) for k in ("role", "backend", "model", "adapter")}
             )
             corpus.features.append(features)
             corpus.first_turn.append(start)
@@ -191,7 +206,7 @@ def _read(run: Path, catalog: _Catalog, title_sample: int) -> _Corpus:
             corpus.targets.append(record["target_item"])
             corpus.personas.append(record["persona"])
             corpus.roles.append(str(generator.get("role") or path.parent.name))
-            corpus.generators.append(label)
+            corpus.generators.append(name)
             corpus.splits.append(split)
             corpus.texts.append(" ".join(t["content"] for t in record.get("turns") or []))
     if not corpus.features:
@@ -291,8 +306,38 @@ class _Columns:
             out["diversity"] = diversity
         return out
 
+    def equal_size_distinct(
+        self, masks: dict[str, np.ndarray], seed: int = EQUAL_SIZE_SEED, draws: int = EQUAL_SIZE_DRAWS
+    ) -> dict[str, Any]:
+        """distinct-1..4 of each group on samples of the same number of tokens, averaged over seeded draws.
 
-def _masks(labels: list[Any]) -> dict[Any, np.ndarray]:
+        Distinct-n falls as a corpus grows, so groups of different sizes are compared on equal budgets: the
+        smallest group's token count (at most :data:`EQUAL_SIZE_TOKENS`). Each draw shuffles the group's
+        turns with ``numpy.random.default_rng(seed)`` and keeps whole turns until the budget is reached.
+        """
+        turn_masks = {key: mask[self.turn_owner] for key, mask in masks.items()}
+        sizes = {key: int(self.words[m].sum()) for key, m in turn_masks.items()}
+        budget = min([size for size in sizes.values() if size > 0] + [EQUAL_SIZE_TOKENS])
+        values: dict[str, Any] = {}
+        for key, turn_mask in turn_masks.items():
+            if not sizes[key]:
+                values[key] = None
+                continue
+            rng = np.random.default_rng(seed)
+            chosen = np.flatnonzero(turn_mask)
+            sums: dict[str, list[float]] = {}
+            for _ in range(draws):
+                order = rng.permutation(chosen)
+                keep = order[: int(np.searchsorted(np.cumsum(self.words[order]), budget)) + 1]
+                sample = np.zeros(len(self.words), dtype=bool)
+                sample[keep] = True
+                for name, value in self.corpus.index.distinct(sample).items():
+                    sums.setdefault(name, []).append(value or 0.0)
+            values[key] = {name: round(float(np.mean(v)), 4) for name, v in sums.items()}
+        return {"tokens": budget, "seed": seed, "draws": draws, "values": values}
+
+
+def _masks(labels: Sequence[Any]) -> dict[Any, np.ndarray]:
     """One boolean mask per distinct (non-None) label."""
     array = np.asarray([str(x) if x is not None else "" for x in labels], dtype=object)
     return {label: array == label for label in sorted({str(x) for x in labels if x is not None})}
@@ -341,15 +386,26 @@ def _get(summary: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def build_report(run: Path, self_bleu_pool: int = SELF_BLEU_POOL, title_sample: int = TITLE_SAMPLE) -> dict[str, Any]:
+def build_report(
+    run: Path,
+    self_bleu_pool: int = SELF_BLEU_POOL,
+    title_sample: int = TITLE_SAMPLE,
+    *,
+    roles: Sequence[str] | None = None,
+    label: Callable[[dict[str, Any]], str] = _generator_label,
+    equal_size: bool = False,
+) -> dict[str, Any]:
     """Every metric of the run's dialogues, overall and per persona / split / generator / role (JSON-ready).
 
     Self-BLEU uses at most ``self_bleu_pool`` dialogues per group, titles-instead-of-tags at most about
     ``title_sample`` dialogues of the run (both chosen by a hash of the dialogue id, so deterministic).
+    ``roles`` restricts it to those roles' dialogues (what ``build`` publishes), ``label`` names each
+    generator, and ``equal_size`` adds ``diversity_equal_size``: distinct-n per generator and per split on
+    equal-size, seeded samples, so groups of different sizes can be compared.
     """
     run = Path(run)
     catalog = _load_catalog(run)
-    corpus = _read(run, catalog, title_sample)
+    corpus = _read(run, catalog, title_sample, roles, label)
     columns = _Columns(corpus, self_bleu_pool)
     everything = np.ones(columns.n, dtype=bool)
 
@@ -364,7 +420,7 @@ def build_report(run: Path, self_bleu_pool: int = SELF_BLEU_POOL, title_sample: 
     report: dict[str, Any] = {
         "run": run.name,
         "sources": {
-            "raw_files": sorted(str(p.relative_to(run)) for p in (run / "raw").glob(f"*/{RAW_NAME}")),
+            "raw_files": sorted(str(p.relative_to(run)) for p in _raw_files(run, roles)),
             "build_plan": (run / PLAN_PATH).exists(),
             "catalog_items": len(catalog.ids),
             "skipped_records": len(corpus.skipped),
@@ -378,6 +434,11 @@ def build_report(run: Path, self_bleu_pool: int = SELF_BLEU_POOL, title_sample: 
         "by_generator": by_generator,
         "teacher_vs_student": None,
     }
+    if equal_size:
+        report["diversity_equal_size"] = {
+            "by_generator": columns.equal_size_distinct(_masks(corpus.generators)),
+            "by_split": columns.equal_size_distinct(splits) if splits else None,
+        }
     roles = _masks(corpus.roles)
     if all(role in roles for role in ROLE_ORDER):
         summaries = {role: columns.summary(roles[role]) for role in ROLE_ORDER}

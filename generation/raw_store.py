@@ -26,7 +26,7 @@ import orjson
 from generation.personas import PERSONA_BY_ID
 from pipeline.atomic import atomic_path, remove_stale_temps
 from pipeline.faults import armed, failpoint
-from pipeline.jsonl import JsonlReader, is_type, label_for, scan_lines
+from pipeline.jsonl import Check, JsonlReader, is_type, label_for, scan_lines
 from pipeline.problems import Problem, ProblemLog
 
 MERGED_NAME = "dialogues.jsonl"
@@ -81,13 +81,18 @@ def _run_of(path: Path) -> Path:
 
 
 def raw_reader(path: Path, run: Path | None = None, problems: ProblemLog | None = None) -> JsonlReader:
-    """A reader of raw records whose problems name ``path`` relative to ``run``."""
+    """A reader of raw dialogue (or walk) records whose problems name ``path`` relative to ``run``."""
     return JsonlReader(path, label_for(path, run), raw_problem, problems)
 
 
-def read_records(path: Path, run: Path | None = None, problems: ProblemLog | None = None) -> Iterator[dict[str, Any]]:
-    """The usable records of a raw JSONL file; bad lines are skipped (into ``problems`` when given)."""
-    yield from raw_reader(path, run, problems)
+def read_records(
+    path: Path, run: Path | None = None, problems: ProblemLog | None = None, check: Check | None = None
+) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL store; bad lines are skipped (into ``problems`` when given), never the end.
+
+    ``check=raw_problem`` also skips raw dialogue records a stage could not use (as :func:`raw_reader`).
+    """
+    yield from JsonlReader(path, label_for(path, run), check, problems)
 
 
 @dataclass

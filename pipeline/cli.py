@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from pipeline import console
 from pipeline.errors import StageError
 
 
@@ -14,22 +15,57 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
     """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
     from builder import build, export_crslab, import_release, push
     from dataset_card import report
-    from generation import distill, generate, merge, prepare
+    from evaluation import stage as evaluate
+    from generation import distill, generate, merge, prepare, rationales, select_seeds, walk_stage
 
     return {
         "prepare": (prepare, "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
+        "select": (select_seeds, "choose which prompts to generate under a budget (random, kcenter, uncertainty)"),
         "generate": (
             generate,
             "prompts → raw dialogues by a teacher or student (vllm, openai, transformers, template)",
         ),
         "merge": (merge, "join the shard files of a sharded generate run"),
+        "rationales": (
+            rationales,
+            "reviews → what the user prefers and what the item is (RDRec rationales) → RUN/rationales/",
+        ),
         "distill": (distill, "teacher dialogues → chat-format SFT set for the student (titles mapped back to tags)"),
         "build": (build, "raw dialogues → validated, split configs (raw, sft, crslab, items, kg) → Hub-ready folder"),
         "push": (push, "upload a built Hub folder to a dataset repo in one commit (token from env or HF login)"),
         "export-crslab": (export_crslab, "the built crslab, items and kg configs → CRSLab's dataset files"),
         "import-release": (import_release, "the first DistillRecDial release's files → raw records and sft rows"),
         "report": (report, "raw dialogues → quality metrics per persona, split and generator → RUN/report/"),
+        "evaluate": (
+            evaluate,
+            "CRS benchmark of a built dataset: recommend, respond, collaborate, leakage → RUN/eval/",
+        ),
+        "walks": (walk_stage, "item graph → per-user walks of item slates ending on the target → walk prompts"),
     }
+
+
+def _console_options() -> argparse.ArgumentParser:
+    """``--quiet`` / ``--verbose``, shared by every stage."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("console").add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=console.QUIET,
+        default=console.NORMAL,
+        help="print only the summary line and errors (no progress bars or notes)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=console.VERBOSE,
+        help="also print the libraries' own logs (datasets, transformers, vLLM)",
+    )
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for name, (module, help_text) in _stages().items():
-        stage_parser = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        stage_parser = sub.add_parser(
+            name, help=help_text, description=(module.__doc__ or help_text).strip(), parents=[_console_options()]
+        )
         stage_parser.formatter_class = argparse.RawDescriptionHelpFormatter
         module.add_arguments(stage_parser)
         stage_parser.set_defaults(_run=module.run)
@@ -51,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args._run
     try:
-        return run(args)
+        with console.verbosity(args.verbosity):
+            return run(args)
     except StageError as err:
         print(f"distillrecdial {args.stage}: error: {err}", file=sys.stderr)
         return err.exit_code

@@ -24,16 +24,18 @@ from pipeline.cli import main
 
 
 @pytest.fixture(scope="module")
-def built(distilled_run, tmp_path_factory) -> Path:
-    """The distilled sample run (template teacher dialogues) built into a Hub folder."""
+def built(distilled_run, sample_run, tmp_path_factory) -> Path:
+    """The distilled sample run (template teacher dialogues, template rationales) built into a Hub folder."""
     run = tmp_path_factory.mktemp("built") / "run"
     shutil.copytree(distilled_run, run, ignore=shutil.ignore_patterns("student", "distill"))
-    assert main(["build", "--run", str(run), "--roles", "teacher"]) == 0
+    shutil.copy(sample_run / "interactions.parquet", run / "interactions.parquet")
+    assert main(["rationales", "--run", str(run), "-q"]) == 0
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == 0
     return run
 
 
 def load_all(folder: Path) -> dict:
-    return {name: load_dataset(str(folder), name) for name in FEATURES}
+    return {name: load_dataset(str(folder), name) for name in FEATURES if name != "walks"}  # no walks in this run
 
 
 def test_every_config_loads_back_with_its_declared_features(built):
@@ -67,7 +69,8 @@ def test_splits_are_user_disjoint_and_persona_stratified(built):
 
 
 def test_a_second_build_is_byte_identical(built, tmp_path):
-    assert main(["build", "--run", str(built), "--roles", "teacher", "--out", str(tmp_path / "again")]) == 0
+    args = ["build", "--run", str(built), "--roles", "teacher", "--allow-template", "--out", str(tmp_path / "again")]
+    assert main(args) == 0
     for path in sorted((built / "hub").rglob("*")):
         if path.is_file():
             assert (tmp_path / "again" / path.relative_to(built / "hub")).read_bytes() == path.read_bytes(), path
@@ -78,7 +81,7 @@ def test_the_card_metadata_and_numbers_match_the_data(built):
     data = card.data.to_dict()
     assert data["license"] == "cc-by-nc-4.0" and data["task_categories"] == ["text-generation"]
     assert data["size_categories"] == ["n<1K"] and data["pretty_name"] == "DistillRecDial"
-    assert {c["config_name"] for c in data["configs"]} == set(FEATURES)
+    assert {c["config_name"] for c in data["configs"]} == set(FEATURES) - {"walks"}, "walks only with walk dialogues"
     loaded = load_all(built / "hub")
     for info in data["dataset_info"]:
         for split in info["splits"]:
@@ -175,13 +178,26 @@ def test_the_built_folder_exports_to_crslab(built, capsys):
 
 
 def test_the_card_embeds_the_measured_quality_table_and_figures(built):
-    from dataset_card.report import build_report, headline_markdown
+    from dataset_card.card import quality_markdown
+    from dataset_card.provenance import generator_label
+    from dataset_card.report import build_report
 
     card = (built / "hub" / "README.md").read_text()
     assert "## Quality, measured" in card
-    assert headline_markdown(build_report(built)) in card
-    assert "| teacher/template/distillrecdial-template-v1 | 103 |" in card
+    measured = build_report(built, roles=["teacher"], label=generator_label, equal_size=True)
+    assert quality_markdown(measured) in card
+    assert "| teacher · template · distillrecdial-template-v1 | 103 |" in card
     for name in ("turns_histogram.png", "persona_bars.png", "distinct_n.png"):
         png = (built / "hub" / "figures" / name).read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
         assert f"](figures/{name})" in card
+
+
+def test_build_prints_no_datasets_progress_bars(built, tmp_path, capfd):
+    capfd.readouterr()
+    args = ["build", "--run", str(built), "--roles", "teacher", "--allow-template", "--out", str(tmp_path / "quiet")]
+    assert main(args) == 0
+    captured = capfd.readouterr()
+    for stream in (captured.out, captured.err):
+        assert "Generating " not in stream and "Creating parquet" not in stream and "it/s]" not in stream
+    assert captured.out.strip().startswith("build (teacher): 103 dialogues")

@@ -61,3 +61,37 @@ def test_bad_option_values_are_rejected_without_traceback(tmp_path):
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "bad persona weight" in result.stderr
+
+
+def test_every_stage_takes_quiet_and_verbose():
+    from pipeline.cli import build_parser
+
+    stages = build_parser()._subparsers._group_actions[0].choices
+    for name, parser in stages.items():
+        text = parser.format_help()
+        assert "--quiet" in text and "--verbose" in text, name
+
+
+def test_quiet_leaves_only_the_summary_and_verbose_adds_notes(tmp_path):
+    sources = ("--reviews", str(SAMPLE / "Movies_and_TV.jsonl"), "--meta", str(SAMPLE / "meta_Movies_and_TV.jsonl"))
+    sources += ("--tmdb", str(SAMPLE / "tmdb_movies.json"))
+    quiet = cli("prepare", *sources, "--out", str(tmp_path / "quiet"), "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "" and quiet.stdout.startswith("prepare: 103 users, 116 items")
+    generated = cli("generate", "--run", str(tmp_path / "quiet"), "--role", "teacher", "-q")
+    assert generated.returncode == 0 and generated.stderr == ""
+    assert generated.stdout.startswith("generate (teacher, template): 103 prompts")
+    normal = cli("prepare", *sources, "--out", str(tmp_path / "normal"))
+    assert "prepare: " in normal.stderr  # the stage's notes, which --quiet hides
+    assert normal.stdout == quiet.stdout.replace(str(tmp_path / "quiet"), str(tmp_path / "normal"))
+
+
+def test_a_quiet_stage_does_not_silence_the_next_one_in_the_same_process(tmp_path, capfd):
+    from pipeline.cli import main
+
+    sources = ["--reviews", str(SAMPLE / "Movies_and_TV.jsonl"), "--meta", str(SAMPLE / "meta_Movies_and_TV.jsonl")]
+    sources += ["--tmdb", str(SAMPLE / "tmdb_movies.json")]
+    assert main(["prepare", *sources, "--out", str(tmp_path / "a"), "-q"]) == 0
+    assert capfd.readouterr().err == ""
+    assert main(["prepare", *sources, "--out", str(tmp_path / "b")]) == 0
+    assert "prepare: " in capfd.readouterr().err

@@ -46,7 +46,7 @@ STAGES = {
     ],
     "generate": ["generate", "--run", "{run}", "--role", "teacher", "--batch-size", "8"],
     "distill": ["distill", "--run", "{run}"],
-    "build": ["build", "--run", "{run}", "--roles", "teacher"],
+    "build": ["build", "--run", "{run}", "--roles", "teacher", "--allow-template"],
 }
 
 #: Where each stage is killed: atomic writes are numbered in the order the stage makes them.

@@ -99,7 +99,7 @@ def test_distill_and_build_skip_records_without_an_id_or_with_a_non_string_respo
     assert entry["skipped_lines"]["counts"] == {"bad_type": 1, "missing_field": 1}
     assert "dialogues.jsonl:5: missing_field (dialogue_id)" in capsys.readouterr().out
 
-    assert main(["build", "--run", str(run), "--roles", "teacher"]) == 0
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == 0
     out = capsys.readouterr().out
     build = read_manifest(run)["stages"]["build"]
     assert build["raw"] == total - 2
@@ -113,7 +113,7 @@ def test_build_skips_a_bad_middle_line_and_keeps_every_other_dialogue(teacher_ru
     merged = run / "raw" / "teacher" / MERGED_NAME
     total = len(lines_of(merged))
     replace_line(merged, 50, b'{"dialogue_id": "torn')
-    assert main(["build", "--run", str(run), "--roles", "teacher"]) == 0
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == 0
     assert f"raw/teacher/{MERGED_NAME}:50: malformed_json" in capsys.readouterr().out
     entry = read_manifest(run)["stages"]["build"]
     assert entry["raw"] == total - 1
@@ -309,7 +309,7 @@ def test_a_second_build_of_one_run_is_refused(teacher_run, tmp_path, capsys):
 
     run = copy_run(teacher_run, tmp_path)
     with run_lock(run, "build"):
-        assert main(["build", "--run", str(run), "--roles", "teacher"]) == LOCKED_EXIT
+        assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == LOCKED_EXIT
     assert f"pid {os.getpid()}" in capsys.readouterr().err
     assert not (run / "hub").exists() and not (run / PLAN_FILE).exists()
 
@@ -358,7 +358,7 @@ def test_a_killed_builds_leftovers_are_removed_and_no_cache_is_left_outside_the_
     (run / "build" / ".plan.jsonl.99999999.abcdefgh.tmp").write_text("half")
     (run / ".manifest.json.99999999.abcdefgh.tmp").write_text("half")
 
-    assert main(["build", "--run", str(run), "--roles", "teacher"]) == 0
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == 0
     assert not list(run.glob(".hub.*"))
     assert not list(run.rglob("*.tmp"))
     assert list(elsewhere.iterdir()) == [], "nothing may be left outside the run folder"
@@ -369,7 +369,7 @@ def test_the_manifest_holds_no_absolute_path_nor_the_run_folders_name(teacher_ru
     run = copy_run(teacher_run, tmp_path)
     run = run.rename(run.with_name("zz-unique-run-name"))
     assert main(["distill", "--run", str(run)]) == 0
-    assert main(["build", "--run", str(run), "--roles", "teacher"]) == 0
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == 0
     text = (run / MANIFEST_NAME).read_text()
     assert "zz-unique-run-name" not in text and str(tmp_path) not in text
     assert read_manifest(run)["stages"]["build"]["folder"] == "hub"

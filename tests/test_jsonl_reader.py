@@ -7,7 +7,7 @@ import os
 import orjson
 import pytest
 
-from generation.raw_store import open_shard, read_records
+from generation.raw_store import open_shard, raw_reader
 from pipeline.errors import StageError
 from pipeline.jsonl import JsonlReader, read_jsonl, require
 from pipeline.lock import LOCKED_EXIT, exclusive_lock
@@ -112,7 +112,7 @@ def test_raw_records_a_stage_cannot_use_are_skipped_everywhere(tmp_path, change,
     path = tmp_path / "dialogues.jsonl"
     write(path, line(0), orjson.dumps({**raw(1), **change}) + b"\n", line(2))
     problems = ProblemLog()
-    assert [r["dialogue_id"] for r in read_records(path, problems=problems)] == ["id0", "id2"]
+    assert [r["dialogue_id"] for r in raw_reader(path, problems=problems)] == ["id0", "id2"]
     assert [str(p) for p in problems.records] == [f"dialogues.jsonl:2: {reason}"]
 
 

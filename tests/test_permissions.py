@@ -58,7 +58,7 @@ def test_every_output_of_every_stage_is_0644_and_every_folder_0755(umask, sample
     prepare(sample_config(run))
     assert main(["generate", "--run", str(run), "--role", "teacher"]) == 0
     assert main(["distill", "--run", str(run)]) == 0
-    assert main(["build", "--run", str(run), "--roles", "teacher"]) == 0
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == 0
     found = modes(run)
     for name in (ITEMS_FILE, PROMPTS_FILE, "manifest.json", "hub/README.md", "distill/train.jsonl"):
         assert found[name] == ("file", 0o644), name

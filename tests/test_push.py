@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FAKE_TOKEN = "hf_FAKEtokenDoNotPrint0123456789abcdef"
 SPLITS = ("train", "validation", "test")
 CONFIGS = ("crslab", "items")
+REPO_ID = "tester/DistillRecDial"  # not the official planeB/DistillRecDial, which warns (see its own test)
 
 
 def _rows(config: str, split: str) -> list[dict]:
@@ -135,33 +136,33 @@ def summary(proc) -> str:
 
 def test_push_then_load_dataset_returns_the_same_rows(hub, tmp_path):
     folder = make_folder(tmp_path / "run" / "hub")
-    proc = run_push(hub, tmp_path / "home", folder, "--repo-id", "planeB/DistillRecDial", "--message", "first")
+    proc = run_push(hub, tmp_path / "home", folder, "--repo-id", REPO_ID, "--message", "first")
     assert proc.returncode == 0, proc.stderr
     line = summary(proc)
-    assert f"{hub.endpoint}/datasets/planeB/DistillRecDial" in line
+    assert f"{hub.endpoint}/datasets/{REPO_ID}" in line
     assert "7 files uploaded" in line
 
-    repo = hub.repo("planeB/DistillRecDial")
-    assert hub.commit_count("planeB/DistillRecDial") == 2  # the Hub's initial commit + exactly one push commit
+    repo = hub.repo(REPO_ID)
+    assert hub.commit_count(REPO_ID) == 2  # the Hub's initial commit + exactly one push commit
     assert sum(1 for r in hub.requests if r["method"] == "POST" and "/commit/" in r["path"]) == 1
     head = repo.commits[repo.refs["main"]]
     assert head.title == "first"
     assert head.oid in line
     assert head.files["data/crslab/train-00000-of-00001.parquet"].lfs  # parquet went through LFS batch + PUT
     assert any(r["method"] == "PUT" and r["path"].startswith("/_lfs/objects/") for r in hub.requests)
-    assert hub.file_bytes("planeB/DistillRecDial", "README.md") == (folder / "README.md").read_bytes()
+    assert hub.file_bytes(REPO_ID, "README.md") == (folder / "README.md").read_bytes()
     assert hub.tokens_seen == {FAKE_TOKEN}  # the token came from HF_TOKEN, resolved by huggingface_hub
 
-    loaded = load_through_hub(hub, tmp_path / "home-load", "planeB/DistillRecDial", "crslab")
+    loaded = load_through_hub(hub, tmp_path / "home-load", REPO_ID, "crslab")
     assert loaded == {split: _rows("crslab", split) for split in SPLITS}
-    items = load_through_hub(hub, tmp_path / "home-load", "planeB/DistillRecDial", "items")
+    items = load_through_hub(hub, tmp_path / "home-load", REPO_ID, "items")
     assert items["validation"] == _rows("items", "validation")
     assert hub.unhandled == []  # every endpoint the clients used is one the fake implements
 
 
 def test_dry_run_lists_the_files_and_makes_no_request(hub, tmp_path):
     folder = make_folder(tmp_path / "hub")
-    proc = run_push(hub, tmp_path / "home", folder, "--repo-id", "planeB/DistillRecDial", "--dry-run", "--private")
+    proc = run_push(hub, tmp_path / "home", folder, "--repo-id", REPO_ID, "--dry-run", "--private")
     assert proc.returncode == 0, proc.stderr
     assert hub.requests == []
     assert hub.repos == {}
@@ -175,23 +176,25 @@ def test_dry_run_lists_the_files_and_makes_no_request(hub, tmp_path):
 
 def test_second_push_of_an_unchanged_folder_changes_nothing(hub, tmp_path):
     folder = make_folder(tmp_path / "hub")
-    args = ("--repo-id", "planeB/DistillRecDial")
+    args = ("--repo-id", REPO_ID)
     assert run_push(hub, tmp_path / "home", folder, *args).returncode == 0
-    repo = hub.repo("planeB/DistillRecDial")
-    head, commits, seen = repo.refs["main"], hub.commit_count("planeB/DistillRecDial"), len(hub.requests)
+    repo = hub.repo(REPO_ID)
+    head, commits, seen = repo.refs["main"], hub.commit_count(REPO_ID), len(hub.requests)
 
     again = run_push(hub, tmp_path / "home", folder, *args)
     assert again.returncode == 0, again.stderr
     assert "no changes" in summary(again)
     assert repo.refs["main"] == head
-    assert hub.commit_count("planeB/DistillRecDial") == commits
+    assert hub.commit_count(REPO_ID) == commits
     second = hub.requests[seen:]
-    assert not [r for r in second if r["method"] == "PUT" or "/commit/" in r["path"] or "/preupload/" in r["path"]]
+    # huggingface_hub's preupload (and LFS batch) compare hashes with the Hub: no bytes go up, no commit is made.
+    assert any("/preupload/" in r["path"] for r in second)
+    assert not [r for r in second if r["method"] == "PUT" or "/commit/" in r["path"]]
 
 
 def test_changed_file_goes_up_alone_and_stale_data_is_deleted(hub, tmp_path):
     folder = make_folder(tmp_path / "hub")
-    args = ("--repo-id", "planeB/DistillRecDial")
+    args = ("--repo-id", REPO_ID)
     assert run_push(hub, tmp_path / "home", folder, *args).returncode == 0
     # Rebuilt with only the crslab config, and one of its splits changed.
     rebuilt = make_folder(tmp_path / "hub2", configs=("crslab",))
@@ -202,10 +205,20 @@ def test_changed_file_goes_up_alone_and_stale_data_is_deleted(hub, tmp_path):
     assert proc.returncode == 0, proc.stderr
     line = summary(proc)
     assert "2 files uploaded" in line and "3 stale deleted" in line  # README + train; items/* gone
-    head = hub.repo("planeB/DistillRecDial").resolve("main")
+    head = hub.repo(REPO_ID).resolve("main")
     assert not [p for p in head.files if p.startswith("data/items/")]
-    loaded = load_through_hub(hub, tmp_path / "home-load", "planeB/DistillRecDial", "crslab")
+    loaded = load_through_hub(hub, tmp_path / "home-load", REPO_ID, "crslab")
     assert loaded["train"] == _rows("crslab", "train")[:1]
+
+
+def test_pushing_to_the_official_repo_warns_that_it_replaces_the_published_card(hub, tmp_path):
+    folder = make_folder(tmp_path / "hub")
+    for extra in (["--dry-run"], []):
+        proc = run_push(hub, tmp_path / "home", folder, "--repo-id", "planeB/DistillRecDial", *extra)
+        assert proc.returncode == 0, proc.stderr
+        assert "warning: planeB/DistillRecDial is the published DistillRecDial dataset" in proc.stderr
+    quiet = run_push(hub, tmp_path / "home", folder, "--repo-id", REPO_ID, "--dry-run")
+    assert "warning" not in quiet.stderr
 
 
 def test_private_reaches_create_repo(hub, tmp_path):
@@ -228,7 +241,7 @@ def test_private_reaches_create_repo(hub, tmp_path):
 
 def test_revision_and_create_pr_reach_the_hub(hub, tmp_path):
     folder = make_folder(tmp_path / "hub")
-    repo_id = "planeB/DistillRecDial"
+    repo_id = REPO_ID
     proc = run_push(hub, tmp_path / "home", folder, "--repo-id", repo_id, "--revision", "v2-draft")
     assert proc.returncode == 0, proc.stderr
     assert "branch v2-draft created from main" in summary(proc)
@@ -296,7 +309,7 @@ def test_a_folder_that_is_not_hub_ready_is_a_one_line_error(tmp_path, capsys, br
         readme.write_text(_readme(("crslab", "kg")))
     capsys.readouterr()  # drop the parquet writer's progress bars
     for extra in ([], ["--dry-run"]):
-        assert push.main([str(folder), "--repo-id", "planeB/DistillRecDial", *extra]) == 2
+        assert push.main([str(folder), "--repo-id", REPO_ID, *extra]) == 2
         assert expected in _error_line(capsys)
 
 
@@ -308,13 +321,13 @@ def test_bad_repo_id_and_offline_mode_are_one_line_errors(tmp_path, capsys):
     assert push.main([str(folder), "--repo-id", "DistillRecDial"]) == 2
     assert "needs a namespace" in _error_line(capsys)
     # This suite runs with HF_HUB_OFFLINE=1: a real push must refuse clearly, before any request.
-    assert push.main([str(folder), "--repo-id", "planeB/DistillRecDial"]) == 2
+    assert push.main([str(folder), "--repo-id", REPO_ID]) == 2
     assert "HF_HUB_OFFLINE" in _error_line(capsys)
 
 
 def test_without_a_token_push_stops_before_any_request(hub, tmp_path):
     folder = make_folder(tmp_path / "hub", configs=("crslab",))
-    proc = run_push(hub, tmp_path / "empty-home", folder, "--repo-id", "planeB/DistillRecDial", token=None)
+    proc = run_push(hub, tmp_path / "empty-home", folder, "--repo-id", REPO_ID, token=None)
     assert proc.returncode == 2
     assert "no Hugging Face token" in proc.stderr
     assert hub.requests == []
@@ -331,7 +344,7 @@ def test_hub_refusal_is_one_line_and_the_token_is_never_shown_or_written(hub, tm
     assert len(err) == 1 and err[0].startswith("distillrecdial push: error: creating the repo failed: HTTP 403")
     assert "Authorization" not in refused.stderr and "Bearer" not in refused.stderr
 
-    ok = run_push(hub, tmp_path / "home", folder, "--repo-id", "planeB/DistillRecDial")
+    ok = run_push(hub, tmp_path / "home", folder, "--repo-id", REPO_ID)
     assert ok.returncode == 0, ok.stderr
     assert hub.tokens_seen == {FAKE_TOKEN}
     # Nothing under the folder was written or changed, and no file anywhere we own holds the token.

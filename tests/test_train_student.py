@@ -9,8 +9,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from generation.backends import ModelSpec, Sampling
-from generation.backends.transformers_backend import TransformersBackend
 from generation.generate import run_generation
 from generation.raw_store import MERGED_NAME, read_records
 from pipeline.cli import build_parser
@@ -78,7 +76,7 @@ def test_training_saves_adapter_merged_model_and_card(student, distilled_run, ti
     config = orjson.loads((student / "adapter_config.json").read_bytes())
     assert config["r"] == 8 and config["base_model_name_or_path"] == str(tiny_model)
     card = (student / "README.md").read_text()
-    assert "DistillRecDial student" in card and str(distilled_run / "distill") in card
+    assert "DistillRecDial student" in card and "a local dataset (`distill` folder or file)" in card
     assert "| LoRA | r=8, alpha=16" in card and "assistant turns only" in card
     assert (student / "merged" / "config.json").exists() and (student / "merged" / "model.safetensors").exists()
 
@@ -117,13 +115,36 @@ def test_the_trained_adapter_drives_student_generation(backend, student, distill
         assert record["generator"]["backend"] == backend
 
 
+def assistant_token_accuracy(model, tokenizer, messages: list[dict[str, str]]) -> float:
+    """Teacher-forced share of the assistant's tokens that are the model's top prediction.
+
+    Unlike greedy decoding, one near-tie token does not derail everything after it, so the measure does not
+    hinge on the last bit of a CPU's float rounding.
+    """
+    import torch
+
+    encoded = tokenizer.apply_chat_template(
+        messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True, return_tensors="pt"
+    )
+    ids = encoded["input_ids"]
+    mask = torch.as_tensor(encoded["assistant_masks"]).reshape(ids.shape)[0, 1:].bool()
+    with torch.inference_mode():
+        logits = model(input_ids=ids).logits
+    predicted = logits[0, :-1].argmax(-1)
+    return (predicted[mask] == ids[0, 1:][mask]).float().mean().item()
+
+
 def test_overfitting_eight_examples_memorises_them(distilled_run, tiny_model, tmp_path):
     """The learning check: on 8 short examples the loss falls by at least 1 nat, token accuracy passes 90%,
-    and greedy decoding with the adapter writes back the memorised first user turn.
+    and the saved adapter, loaded again, predicts the memorised assistant turns that the base model cannot.
 
     The final norm is trained with the adapter (``--lora_modules_to_save norm``): at width 64 the frozen,
-    tied output layer is too flat for LoRA alone to make greedy decoding reproduce text in 100 steps.
+    tied output layer is too flat for LoRA alone to memorise the turns in 100 steps. Memorisation is read
+    teacher-forced rather than by greedy decoding, which flips with the float rounding of the CPU it runs on.
     """
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     from train_student import main, make_parser
 
     examples = []
@@ -147,9 +168,10 @@ def test_overfitting_eight_examples_memorises_them(distilled_run, tiny_model, tm
     assert logs[0]["loss"] - logs[-1]["loss"] >= 1.0, logs
     assert logs[-1]["mean_token_accuracy"] >= 0.9, logs
 
-    backend = TransformersBackend(ModelSpec(model=str(tiny_model), adapter=str(out)))
-    prompts = [{"user_id": str(n), "persona": "p", "prompt": e["messages"][:1]} for n, e in enumerate(examples)]
-    outputs = backend.generate(prompts, Sampling(temperature=0.0, max_new_tokens=96))
-    first_turns = [e["messages"][1]["content"] for e in examples]
-    reproduced = [o.strip().startswith(t) for o, t in zip(outputs, first_turns, strict=True)]
-    assert sum(reproduced) >= 7, list(zip(outputs, first_turns, strict=True))
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    student = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), out).eval()
+    learned = [assistant_token_accuracy(student, tokenizer, e["messages"]) for e in examples]
+    with student.disable_adapter():
+        base = [assistant_token_accuracy(student, tokenizer, e["messages"]) for e in examples]
+    assert sum(learned) / len(learned) >= 0.9 and min(learned) >= 0.7, learned
+    assert sum(base) / len(base) <= 0.3, base  # the base model could not: the adapter learned it

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from generation.backends import ModelSpec, Sampling
+from generation.backends.walk_template import write_walk_dialogue
 from generation.prompts import item_tag
 from generation.title_tags import Candidate, recover_tags
 
@@ -384,7 +385,8 @@ class TemplateBackend:
         results: list[str | Exception] = []
         for record in prompts:
             try:
-                results.append(write_dialogue(record, sampling.seed))
+                write = write_walk_dialogue if record.get("kind") == "walk" else write_dialogue
+                results.append(write(record, sampling.seed))
             except (KeyError, IndexError, TypeError, ValueError) as err:
                 results.append(err)
         return results

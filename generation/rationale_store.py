@@ -1,0 +1,115 @@
+"""``RUN/rationales/``: the stored rationale records, and the views other stages read from them.
+
+Shards are written with :class:`generation.raw_store.ShardWriter` and read with
+:func:`generation.raw_store.read_records`, like raw dialogues; records are
+keyed by ``rationale_id`` (raw_store's resume helper keys on ``dialogue_id``,
+so the torn-tail repair below is the only rationale-specific part).
+:func:`item_rationales` and :func:`item_profiles` are what `build` (the
+``items`` config) and an evaluator's rationale-enriched item profiles use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from generation.rationale_format import errors
+from generation.raw_store import read_records
+from pipeline.atomic import atomic_path
+from pipeline.errors import StageError
+
+RATIONALES_DIR = "rationales"
+MERGED_FILE = "rationales.jsonl"
+
+
+def rationale_id(user_id: str, item_id: str, generator: dict[str, Any]) -> str:
+    """Stable id of one review's rationales by one generator (a SHA-256 prefix, never Python's ``hash()``)."""
+    who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
+    return hashlib.sha256(f"{user_id}\x1f{item_id}\x1f{who}".encode()).hexdigest()[:20]
+
+
+def resume_shard(path: Path) -> tuple[set[str], int]:
+    """Ids already in a shard file, after cutting a torn last line left by a kill; returns (ids, bytes cut).
+
+    Only the last line can be torn by a kill; an unreadable line before it is damage from elsewhere, and is
+    reported (file and line) rather than cut away with every record after it.
+    """
+    if not path.exists():
+        return set(), 0
+    done: set[str] = set()
+    good_end = 0
+    bad: tuple[int, str] | None = None
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if bad is not None:
+                raise StageError(f"{path}:{bad[0]}: unreadable rationale record ({bad[1]}); fix or delete that line")
+            if not line.endswith(b"\n"):
+                bad = (number, "no newline")  # the file's last line: torn by a kill
+                continue
+            try:
+                key = orjson.loads(line)["rationale_id"]
+            except (orjson.JSONDecodeError, KeyError, TypeError) as err:
+                bad = (number, type(err).__name__ + (": no rationale_id" if isinstance(err, KeyError) else ""))
+                continue
+            done.add(key)
+            good_end += len(line)
+    size = path.stat().st_size
+    if size > good_end:
+        with open(path, "r+b") as handle:
+            handle.truncate(good_end)
+    return done, size - good_end
+
+
+def merge_rationales(folder: Path) -> int:
+    """Join the shard files into ``rationales.jsonl`` (first record of an id wins; sorted by user, item, id)."""
+    kept: dict[str, tuple[tuple[str, str, str], bytes]] = {}
+    for shard in sorted(folder.glob("shard-*-of-*.jsonl")):
+        for record in read_records(shard):
+            key = record["rationale_id"]
+            if key not in kept:
+                kept[key] = ((record["user_id"], record["item_id"], key), orjson.dumps(record))
+    with atomic_path(folder / MERGED_FILE) as tmp, open(tmp, "wb") as handle:
+        for _, line in sorted(kept.values()):
+            handle.write(line + b"\n")
+    return len(kept)
+
+
+def load_rationales(run: Path) -> list[dict[str, Any]]:
+    """Every merged rationale record of the run (empty when `rationales` has not run)."""
+    path = run / RATIONALES_DIR / MERGED_FILE
+    return list(read_records(path)) if path.exists() else []
+
+
+def usable(record: dict[str, Any]) -> bool:
+    """Both rationales present and no error beyond repairs."""
+    return bool(record.get("user_prefers")) and bool(record.get("item_is")) and not errors(record["problems"])
+
+
+def user_prefers_by_review(records: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """``{(user_id, item_id): user_prefers}`` from usable records (the first generator's wins)."""
+    out: dict[tuple[str, str], str] = {}
+    for record in records:
+        if usable(record):
+            out.setdefault((record["user_id"], record["item_id"]), record["user_prefers"])
+    return out
+
+
+def item_rationales(records: list[dict[str, Any]], limit: int = 3) -> dict[str, list[str]]:
+    """Up to ``limit`` distinct ``item_is`` texts per item: the most often written first, ties by text."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for record in records:
+        if usable(record):
+            counts[record["item_id"]][" ".join(record["item_is"].split())] += 1
+    return {
+        item: [text for text, _ in sorted(texts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+        for item, texts in counts.items()
+    }
+
+
+def item_profiles(run: Path, limit: int = 3) -> dict[str, str]:
+    """``{item_id: rationale text}`` for a retrieval profile ("facts+rationales"): the item's rationales joined."""
+    return {item: " ".join(texts) for item, texts in item_rationales(load_rationales(run), limit).items()}
