@@ -137,6 +137,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         citation=_CITATION,
         descriptions=_CONFIG_DESCRIPTIONS,
         benchmark=benchmark,
+        walks=built["walks"]["train"].to_list() if "walks" in built else None,
     )
     write_text(staging / "README.md", render_card(card_metadata(configs, stats), context))
     failpoint("build.before_swap")

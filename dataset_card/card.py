@@ -75,6 +75,29 @@ def example_dialogue(plan: list[dict[str, Any]], catalog: dict[str, dict[str, An
     }
 
 
+def walk_example(rows: list[dict[str, Any]], catalog: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The first valid train walk by id: its slates as titles, each with the relation behind the move."""
+    valid = sorted((r for r in rows if r["valid"]), key=lambda r: r["dialogue_id"])
+    if not valid:
+        return None
+    row = valid[0]
+
+    def title(item: str) -> str:
+        facts = catalog.get(item) or {}
+        name = facts.get("title") or item
+        return f"{name} ({facts['year']})" if facts.get("year") else name
+
+    return {
+        "persona": row["persona"],
+        "start": _inline(title(row["start_item"])),
+        "moves": [
+            (edge.replace("_", " "), _inline(", ".join(title(i) for i in slate)))
+            for edge, slate in zip(row["edges"], row["slates"], strict=False)
+        ],
+        "turns": [(SPEAKERS[t["role"]], _inline(t["content"])) for t in row["turns"] if t["role"] in SPEAKERS],
+    }
+
+
 def writers(stats: dict[str, Any]) -> list[str]:
     """Every published generator in words: ``student · vllm · meta-llama/... — 95.0 % of valid dialogues``."""
     return [
@@ -103,6 +126,7 @@ def card_context(
     citation: str,
     descriptions: dict[str, str],
     benchmark: dict[str, Any] | None = None,
+    walks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The template's variables."""
     equal = quality["diversity_equal_size"]["by_generator"]
@@ -116,6 +140,7 @@ def card_context(
         "template_share": round(template_share, 1) if template_share else 0,
         "example": example_dialogue(plan, catalog),
         "benchmark": benchmark,
+        "walk": walk_example(walks, catalog) if walks else None,
         "repo_id": repo_id,
         "k": k,
         "citation": citation,

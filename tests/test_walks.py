@@ -189,7 +189,7 @@ def test_walks_stage_to_generate_to_the_walks_config(sample_run, tmp_path, capsy
     assert len(records) == first.count(b"\n") and all(r["valid"] for r in records)
     assert not (run / "raw" / "teacher").exists(), "walk dialogues keep to their own folder"
     assert main(["generate", "--run", str(run), "--role", "teacher"]) == 0
-    assert main(["build", "--run", str(run), "--roles", "teacher"]) == 0
+    assert main(["build", "--run", str(run), "--roles", "teacher", "--allow-template"]) == 0
 
     walks = load_dataset(str(run / "hub"), "walks")
     raw = load_dataset(str(run / "hub"), "raw")
@@ -200,6 +200,8 @@ def test_walks_stage_to_generate_to_the_walks_config(sample_run, tmp_path, capsy
     row = walks["train"][0]
     assert row["valid"] and len(row["slates"]) == len(row["edges"]) == 3
     assert row["target_item"] in row["slates"][-1]
+    card = (run / "hub" / "README.md").read_text()
+    assert "## Example walk" in card and "| `walks` | " + str(len(records)) + " |" in card
 
 
 def test_bad_inputs_are_one_line_errors_or_skipped_lines(sample_run, tmp_path, capsys):
@@ -210,7 +212,7 @@ def test_bad_inputs_are_one_line_errors_or_skipped_lines(sample_run, tmp_path, c
     run = _fresh_run(sample_run, tmp_path / "other")
     with open(run / PROMPTS_FILE, "ab") as handle:
         handle.write(b'{"user_id": "half a record"}\n')
-    # The console logger keeps the stderr it first saw, so read its warnings from the logger itself.
+    # Read the stage's warnings from the console logger itself.
     warnings = logging.handlers.BufferingHandler(capacity=100)
     console.LOGGER.addHandler(warnings)
     try:
