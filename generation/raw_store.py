@@ -76,8 +76,11 @@ def raw_problem(record: dict[str, Any]) -> tuple[str, str | None] | None:
 
 
 def _run_of(path: Path) -> Path:
-    """The run folder of a file in ``RUN/raw/<role>/``."""
-    return path.parent.parent.parent
+    """The run folder of a file in ``RUN/raw/<role>/`` (or ``RUN/raw/walks/<role>/``)."""
+    for folder in path.parents:
+        if folder.name == "raw":
+            return folder.parent
+    return path.parent
 
 
 def raw_reader(path: Path, run: Path | None = None, problems: ProblemLog | None = None) -> JsonlReader:
