@@ -3,45 +3,55 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
-from types import ModuleType
 
 from pipeline import console
 from pipeline.errors import StageError
 
-
-def _stages() -> dict[str, tuple[ModuleType, str]]:
-    """Stage name → (module with ``add_arguments`` and ``run``, one-line help)."""
-    from builder import build, export_crslab, import_release, push
-    from dataset_card import report
-    from evaluation import stage as evaluate
-    from generation import distill, generate, merge, prepare, rationales, select_seeds, walk_stage
-
-    return {
-        "prepare": (prepare, "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
-        "select": (select_seeds, "choose which prompts to generate under a budget (random, kcenter, uncertainty)"),
-        "generate": (
-            generate,
-            "prompts → raw dialogues by a teacher or student (vllm, openai, transformers, template)",
-        ),
-        "merge": (merge, "join the shard files of a sharded generate run"),
-        "rationales": (
-            rationales,
-            "reviews → what the user prefers and what the item is (RDRec rationales) → RUN/rationales/",
-        ),
-        "distill": (distill, "teacher dialogues → chat-format SFT set for the student (titles mapped back to tags)"),
-        "build": (build, "raw dialogues → validated, split configs (raw, sft, crslab, items, kg) → Hub-ready folder"),
-        "push": (push, "upload a built Hub folder to a dataset repo in one commit (token from env or HF login)"),
-        "export-crslab": (export_crslab, "the built crslab, items and kg configs → CRSLab's dataset files"),
-        "import-release": (import_release, "the first DistillRecDial release's files → raw records and sft rows"),
-        "report": (report, "raw dialogues → quality metrics per persona, split and generator → RUN/report/"),
-        "evaluate": (
-            evaluate,
-            "CRS benchmark of a built dataset: recommend, respond, collaborate, leakage → RUN/eval/",
-        ),
-        "walks": (walk_stage, "item graph → per-user walks of item slates ending on the target → walk prompts"),
-    }
+#: Stage name → (module with ``add_arguments`` and ``run``, one-line help). Modules are imported only when
+#: their stage runs (or when the full help is asked for): every stage's libraries together (datasets, spaCy,
+#: torch) take seconds to import, and a stage should not pay for the others'.
+STAGES: dict[str, tuple[str, str]] = {
+    "prepare": ("generation.prepare", "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
+    "select": (
+        "generation.select_seeds",
+        "choose which prompts to generate under a budget (random, kcenter, uncertainty)",
+    ),
+    "generate": (
+        "generation.generate",
+        "prompts → raw dialogues by a teacher or student (vllm, openai, transformers, template)",
+    ),
+    "merge": ("generation.merge", "join the shard files of a sharded generate run"),
+    "rationales": (
+        "generation.rationales",
+        "reviews → what the user prefers and what the item is (RDRec rationales) → RUN/rationales/",
+    ),
+    "distill": (
+        "generation.distill",
+        "teacher dialogues → chat-format SFT set for the student (titles mapped back to tags)",
+    ),
+    "build": (
+        "builder.build",
+        "raw dialogues → validated, split configs (raw, sft, crslab, items, kg) → Hub-ready folder",
+    ),
+    "push": ("builder.push", "upload a built Hub folder to a dataset repo in one commit (token from env or HF login)"),
+    "export-crslab": ("builder.export_crslab", "the built crslab, items and kg configs → CRSLab's dataset files"),
+    "import-release": (
+        "builder.import_release",
+        "the first DistillRecDial release's files → raw records and sft rows",
+    ),
+    "report": ("dataset_card.report", "raw dialogues → quality metrics per persona, split and generator → RUN/report/"),
+    "evaluate": (
+        "evaluation.stage",
+        "CRS benchmark of a built dataset: recommend, respond, collaborate, leakage → RUN/eval/",
+    ),
+    "walks": (
+        "generation.walk_stage",
+        "item graph → per-user walks of item slates ending on the target → walk prompts",
+    ),
+}
 
 
 def _console_options() -> argparse.ArgumentParser:
@@ -68,13 +78,18 @@ def _console_options() -> argparse.ArgumentParser:
     return options
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command's parser; with ``only``, just that stage's module is imported and its options added."""
     parser = argparse.ArgumentParser(
         prog="distillrecdial",
         description="DistillRecDial: conversational-recommendation dialogues made by knowledge distillation.",
     )
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
-    for name, (module, help_text) in _stages().items():
+    for name, (module_name, help_text) in STAGES.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=help_text, description=help_text)  # listed in the help, never parsed
+            continue
+        module = importlib.import_module(module_name)
         stage_parser = sub.add_parser(
             name, help=help_text, description=(module.__doc__ or help_text).strip(), parents=[_console_options()]
         )
@@ -85,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    stage = next((arg for arg in argv if not arg.startswith("-")), None)  # the first word names the stage
+    parser = build_parser(stage if stage in STAGES else None)
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args._run
     try:
