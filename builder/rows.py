@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
+from generation.dialogue_parser import TAG, errors
 from generation.personas import PERSONA_BY_ID
 
-TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
 REC_OPEN, REC_CLOSE = "<rec>", "</rec>"
 CRSLAB_ROLES = {"user": "Seeker", "assistant": "Recommender"}
 
@@ -79,7 +79,7 @@ def raw_row(record: dict[str, Any], turns: list[dict[str, str]], problems: list[
         "response": record["response"],
         "generator": generator,
         "turns": turns,
-        "valid": not [p for p in problems if not p.startswith("fixed:")],
+        "valid": not errors(problems),
         "problems": problems,
     }
 

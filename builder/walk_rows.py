@@ -14,7 +14,7 @@ from typing import Any
 
 from builder.features import FEATURES
 from builder.splits import assign_splits
-from generation.dialogue_parser import parse_dialogue
+from generation.dialogue_parser import errors, parse_dialogue
 from generation.raw_store import MERGED_NAME, read_records
 from generation.walk_check import check_walk_dialogue
 
@@ -39,7 +39,7 @@ def walk_row(record: dict[str, Any], catalog: set[str]) -> dict[str, Any]:
         "edges": record["edges"],
         "turns": [{"role": t.role, "content": t.content} for t in parsed.turns],
         "generator": {key: record["generator"].get(key) for key in GENERATOR_KEYS},
-        "valid": not [p for p in problems if not p.startswith("fixed:")],
+        "valid": not errors(problems),
         "problems": problems,
     }
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from generation.rationale_format import errors, format_rationale
+from generation.dialogue_parser import errors
+from generation.rationale_format import format_rationale
 from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, load_rationales
 from pipeline.atomic import atomic_path
 from pipeline.console import progress

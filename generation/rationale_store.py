@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from generation.rationale_format import errors
+from generation.dialogue_parser import errors
 from generation.raw_store import read_records
 from pipeline.atomic import atomic_path
 from pipeline.errors import StageError
