@@ -22,6 +22,7 @@ import orjson
 import polars as pl
 import scipy.sparse as sp
 
+from generation.collaborative import cosine_item_similarity
 from generation.personas import PERSONAS
 from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from generation.selection import (
@@ -155,8 +156,6 @@ def collaborative_scores(run: Path, prompts: list[dict[str, Any]], index: dict[s
     The similarity comes from every k-core interaction except the targets, which are what is predicted, and
     keeps each item's ``NEIGHBOURS`` nearest items, so scoring costs users x neighbourhood, not users x catalog.
     """
-    from evaluation.methods import cosine_item_similarity
-
     interactions = pl.read_parquet(run / INTERACTIONS_FILE, columns=["user_id", "item_id", "role"])
     train = interactions.filter((pl.col("role") != "target") & pl.col("item_id").is_in(list(index)))
     users = {u: i for i, u in enumerate(train["user_id"].unique().sort().to_list())}
