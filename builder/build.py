@@ -35,14 +35,13 @@ from pipeline.atomic import glob_escape, remove_stale_temps, staging_dir, write_
 from pipeline.errors import StageError
 from pipeline.faults import failpoint
 from pipeline.jsonl import label_for
+from pipeline.layout import BUILD_DIR, CACHE_DIR, EVAL_DIR, HUB_DIR
 from pipeline.lock import run_lock
 from pipeline.manifest import read_manifest, record_stage, sha256_file
 from pipeline.problems import ProblemLog, describe
 
-HUB_DIR = "hub"
-EVAL_DIR = "eval"
 #: The `datasets` cache of a build, inside the run folder and removed when the build ends.
-BUILD_CACHE = Path(".cache") / "build"
+BUILD_CACHE = Path(CACHE_DIR) / "build"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +70,7 @@ def remove_leftovers(run: Path, target: Path) -> None:
     for leftover in target.parent.glob(f".{glob_escape(target.name)}.*"):
         if leftover.is_dir():  # ".hub.<pid>.<random>.staging", ".hub.old", or an older ".hub.<random>"
             shutil.rmtree(leftover, ignore_errors=True)
-    for directory in (run, run / "build"):
+    for directory in (run, run / BUILD_DIR):
         remove_stale_temps(directory)
     shutil.rmtree(run / BUILD_CACHE, ignore_errors=True)
 

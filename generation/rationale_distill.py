@@ -23,9 +23,8 @@ from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, load_rationa
 from pipeline.atomic import atomic_path
 from pipeline.console import progress
 from pipeline.errors import StageError
+from pipeline.layout import DISTILL_RATIONALES_DIR as OUT_DIR
 from pipeline.manifest import record_stage
-
-OUT_DIR = "distill_rationales"
 
 
 def sft_example(record: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:

@@ -36,9 +36,9 @@ from generation.selection import (
 from pipeline.atomic import write_bytes
 from pipeline.console import note, progress
 from pipeline.errors import StageError
+from pipeline.layout import SELECTION_FILE
 from pipeline.manifest import record_stage
 
-SELECTION_FILE = "selection.jsonl"
 FACT_COLUMNS = ("genres", "keywords", "actors", "directors")
 REPRESENTATION = (
     "TF-IDF of the target and history items' genres, keywords, actors, directors, collection and ids, "
