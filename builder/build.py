@@ -23,7 +23,7 @@ from builder.hub_folder import config_datasets, swap_in, write_parquet
 from builder.plan import default_roles, load_items, make_plan, write_plan
 from builder.walk_rows import published_configs
 from dataset_card.card import card_context
-from dataset_card.eval_tables import RESULTS_FILE, measured_on, results_markdown
+from dataset_card.eval_tables import measured_on, results_markdown
 from dataset_card.figures import render_all
 from dataset_card.provenance import generator_label, rule_based_only
 from dataset_card.render import card_metadata, render_card
@@ -35,14 +35,13 @@ from pipeline.atomic import glob_escape, remove_stale_temps, staging_dir, write_
 from pipeline.errors import StageError
 from pipeline.faults import failpoint
 from pipeline.jsonl import label_for
+from pipeline.layout import BUILD_DIR, CACHE_DIR, HUB_DIR, RunLayout
 from pipeline.lock import run_lock
 from pipeline.manifest import read_manifest, record_stage, sha256_file
 from pipeline.problems import ProblemLog, describe
 
-HUB_DIR = "hub"
-EVAL_DIR = "eval"
 #: The `datasets` cache of a build, inside the run folder and removed when the build ends.
-BUILD_CACHE = Path(".cache") / "build"
+BUILD_CACHE = Path(CACHE_DIR) / "build"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +70,7 @@ def remove_leftovers(run: Path, target: Path) -> None:
     for leftover in target.parent.glob(f".{glob_escape(target.name)}.*"):
         if leftover.is_dir():  # ".hub.<pid>.<random>.staging", ".hub.old", or an older ".hub.<random>"
             shutil.rmtree(leftover, ignore_errors=True)
-    for directory in (run, run / "build"):
+    for directory in (run, run / BUILD_DIR):
         remove_stale_temps(directory)
     shutil.rmtree(run / BUILD_CACHE, ignore_errors=True)
 
@@ -118,7 +117,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stats = card_stats(plan, built["items"]["train"].num_rows, built["kg"]["train"].num_rows)
-    benchmark = benchmark_tables(run / EVAL_DIR / RESULTS_FILE, staging)
+    benchmark = benchmark_tables(RunLayout(run).eval_results, staging)
     # Measured on the published roles only, generators named without local paths: the card's tables and figures.
     quality = build_report(run, roles=roles, label=generator_label, equal_size=True)
     figures = render_all(quality)

@@ -19,14 +19,16 @@ from builder.rows import raw_row
 from builder.splits import assign_splits
 from builder.validate import validate_record
 from generation.prepare import ITEMS_FILE
-from generation.raw_store import MERGED_NAME, raw_problem, raw_reader
+from generation.raw_store import raw_problem, raw_reader
 from generation.title_tags import Candidate
 from pipeline.atomic import atomic_path
 from pipeline.errors import StageError
 from pipeline.jsonl import read_jsonl
+from pipeline.layout import BUILD_DIR, RunLayout
+from pipeline.layout import PLAN_FILE as PLAN_NAME
 from pipeline.problems import ProblemLog
 
-PLAN_FILE = Path("build") / "plan.jsonl"
+PLAN_FILE = Path(BUILD_DIR) / PLAN_NAME
 ROLES_ORDER = ("student", "teacher")
 
 
@@ -39,7 +41,7 @@ def load_items(run: Path) -> list[dict[str, Any]]:
 
 def default_roles(run: Path) -> list[str]:
     """The student's corpus when there is one, else the teacher's."""
-    present = [r for r in ROLES_ORDER if (run / "raw" / r / MERGED_NAME).exists()]
+    present = [r for r in ROLES_ORDER if RunLayout(run).raw_dialogues(r).exists()]
     if not present:
         raise StageError(f"no raw dialogues in {run / 'raw'}; run `distillrecdial generate` first")
     return present[:1]
@@ -54,7 +56,7 @@ def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) ->
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for role in roles:
-        source = run / "raw" / role / MERGED_NAME
+        source = RunLayout(run).raw_dialogues(role)
         if not source.exists():
             raise StageError(f"{source} not found; run `distillrecdial generate --role {role}` (and merge) first")
         for record in raw_reader(source, run, skipped):

@@ -30,10 +30,10 @@ from generation.title_tags import Candidate, recover_tags
 from pipeline.atomic import atomic_path, write_text
 from pipeline.console import progress
 from pipeline.errors import StageError
+from pipeline.layout import DISTILL_DIR, RunLayout
 from pipeline.manifest import record_stage
 from pipeline.problems import ProblemLog, describe
 
-DISTILL_DIR = "distill"
 MARKERS = {"user": "[USR]", "assistant": "[AI]"}
 
 
@@ -156,7 +156,7 @@ def _card(entry: dict[str, Any]) -> str:
 
 
 def distill(args: argparse.Namespace) -> dict[str, Any]:
-    source = args.run / "raw" / args.role / MERGED_NAME
+    source = RunLayout(args.run).raw_dialogues(args.role)
     if not source.exists():
         raise StageError(f"{source} not found; run `distillrecdial generate --run {args.run} --role {args.role}` first")
     if not 0 <= args.eval_fraction < 1:

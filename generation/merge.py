@@ -15,6 +15,7 @@ from generation.generate import PROMPT_KINDS, ROLES, load_prompts
 from generation.raw_store import MERGED_NAME, merge_shards, prompt_order, read_records
 from generation.walk_stage import load_walk_prompts
 from pipeline.errors import StageError
+from pipeline.layout import RunLayout
 from pipeline.manifest import record_stage
 from pipeline.problems import ProblemLog
 
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     walks = args.prompts == "walks"
-    role_dir = args.run / "raw" / ("walks" if walks else "") / args.role
+    role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walks else "dialogues")
     if not list(role_dir.glob("shard-*-of-*.jsonl")):
         raise StageError(f"no shard files in {role_dir}; run `distillrecdial generate` first")
     skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard files: skipped, counted, named

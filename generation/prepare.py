@@ -32,14 +32,11 @@ from pipeline.atomic import atomic_path, remove_stale_temps
 from pipeline.console import note
 from pipeline.errors import StageError
 from pipeline.faults import failpoint
+from pipeline.layout import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE, RunLayout
+from pipeline.layout import PREPARE_PROBLEMS_FILE as PROBLEMS_FILE
 from pipeline.lock import run_lock
 from pipeline.manifest import file_fingerprint, package_versions, record_stage, sha256_file
 from pipeline.problems import Problem, ProblemLog
-
-ITEMS_FILE = "items.parquet"
-INTERACTIONS_FILE = "interactions.parquet"
-PROMPTS_FILE = "prompts.jsonl"
-PROBLEMS_FILE = "problems.prepare.jsonl"
 
 
 @dataclass(frozen=True)
@@ -237,7 +234,7 @@ def prepare(config: PrepareConfig) -> dict[str, Any]:
 def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
     out = config.out
     weights = parse_weights(config.persona_weights)
-    cache_dir = out / ".cache" / "prepare"
+    cache_dir = RunLayout(out).cache("prepare")
     for directory in (out, cache_dir):
         remove_stale_temps(directory)
     problems = ProblemLog()

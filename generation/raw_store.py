@@ -27,9 +27,8 @@ from generation.personas import PERSONA_BY_ID
 from pipeline.atomic import atomic_path, remove_stale_temps
 from pipeline.faults import armed, failpoint
 from pipeline.jsonl import Check, JsonlReader, is_type, label_for, scan_lines
+from pipeline.layout import MERGED_FILE as MERGED_NAME
 from pipeline.problems import Problem, ProblemLog
-
-MERGED_NAME = "dialogues.jsonl"
 
 
 def shard_name(index: int, count: int) -> str:

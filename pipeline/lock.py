@@ -19,8 +19,8 @@ from pathlib import Path
 
 from pipeline.atomic import file_mode
 from pipeline.errors import StageError
+from pipeline.layout import LOCKS_DIR as LOCK_DIR
 
-LOCK_DIR = ".locks"
 #: Exit status of a stage refused because another process holds its lock (EX_TEMPFAIL: try again later).
 LOCKED_EXIT = 75
 

@@ -20,9 +20,10 @@ from typing import Any
 import orjson
 
 from pipeline.atomic import write_bytes
+from pipeline.layout import MANIFEST_FILE
 from pipeline.lock import LOCK_DIR, exclusive_lock
 
-MANIFEST_NAME = "manifest.json"
+MANIFEST_NAME = MANIFEST_FILE
 FORMAT_VERSION = 1
 
 #: Distributions whose versions decide the bytes a stage writes.
