@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,11 @@ from datasets import load_dataset
 from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
 from builder.features import OPTIONAL_CONFIGS
-from builder.hub_folder import config_datasets, staging_dir, swap_in, write_parquet
+from builder.hub_folder import config_datasets, swap_in, write_parquet
 from builder.plan import default_roles, load_items, make_plan, write_plan
 from builder.walk_rows import published_configs
 from dataset_card.card import card_context
-from dataset_card.eval_tables import RESULTS_FILE, measured_on, results_markdown
+from dataset_card.eval_tables import measured_on, results_markdown
 from dataset_card.figures import render_all
 from dataset_card.provenance import generator_label, rule_based_only
 from dataset_card.render import card_metadata, render_card
@@ -32,12 +31,17 @@ from dataset_card.report import build_report
 from dataset_card.stats import card_stats
 from distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS
 from generation.generate import ROLES
-from pipeline.atomic import write_bytes, write_text
+from pipeline.atomic import glob_escape, remove_stale_temps, staging_dir, write_bytes, write_text
 from pipeline.errors import StageError
+from pipeline.faults import failpoint
+from pipeline.jsonl import label_for
+from pipeline.layout import BUILD_DIR, CACHE_DIR, HUB_DIR, RunLayout
+from pipeline.lock import run_lock
 from pipeline.manifest import read_manifest, record_stage, sha256_file
+from pipeline.problems import ProblemLog, describe
 
-HUB_DIR = "hub"
-EVAL_DIR = "eval"
+#: The `datasets` cache of a build, inside the run folder and removed when the build ends.
+BUILD_CACHE = Path(CACHE_DIR) / "build"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,13 +62,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def remove_leftovers(run: Path, target: Path) -> None:
+    """What killed builds left: staging folders beside ``target``, temp files, the `datasets` cache.
+
+    Called with the run's build lock held, so no live build of this run owns them.
+    """
+    for leftover in target.parent.glob(f".{glob_escape(target.name)}.*"):
+        if leftover.is_dir():  # ".hub.<pid>.<random>.staging", ".hub.old", or an older ".hub.<random>"
+            shutil.rmtree(leftover, ignore_errors=True)
+    for directory in (run, run / BUILD_DIR):
+        remove_stale_temps(directory)
+    shutil.rmtree(run / BUILD_CACHE, ignore_errors=True)
+
+
 def build(args: argparse.Namespace) -> dict[str, Any]:
-    """Build with `datasets`' progress bars off: ~30 bars for 100 dialogues would bury the summary line."""
+    """Build, one at a time per run folder, with `datasets`' progress bars off (~30 bars for 100 dialogues
+    would bury the summary line) and its cache inside the run folder, removed at the end."""
+    args.run.mkdir(parents=True, exist_ok=True)
     was_enabled = not are_progress_bars_disabled()
     disable_progress_bars()
     try:
-        return _build(args)
+        with run_lock(args.run, "build"):
+            return _build(args)
     finally:
+        shutil.rmtree(args.run / BUILD_CACHE, ignore_errors=True)
         if was_enabled:
             enable_progress_bars()
 
@@ -72,7 +93,10 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
 def _build(args: argparse.Namespace) -> dict[str, Any]:
     run: Path = args.run
     roles = args.roles or default_roles(run)
-    plan = make_plan(run, roles)
+    target = args.out or run / HUB_DIR
+    remove_leftovers(run, target)
+    skipped = ProblemLog()  # bad lines of the raw files: skipped, counted and named
+    plan = make_plan(run, roles, skipped)
     if not plan:
         raise StageError(f"no dialogues to build in {run / 'raw'} for roles {', '.join(roles)}", exit_code=1)
     if rule_based_only(plan) and not getattr(args, "allow_template", False):
@@ -82,20 +106,18 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         )
     write_plan(run, plan)
 
-    target = args.out or run / HUB_DIR
     staging = staging_dir(target)
     try:
-        with tempfile.TemporaryDirectory(prefix="distillrecdial-build-") as cache:
-            built = config_datasets(run, Path(cache), published_configs(run, roles))
-            for name in OPTIONAL_CONFIGS & set(built):  # e.g. `rationales`, only when their stage has run
-                if not any(split.num_rows for split in built[name].values()):
-                    del built[name]
-            configs = write_parquet(built, staging)
+        built = config_datasets(run, run / BUILD_CACHE / "builder", published_configs(run, roles))
+        for name in OPTIONAL_CONFIGS & set(built):  # e.g. `rationales`, only when their stage has run
+            if not any(split.num_rows for split in built[name].values()):
+                del built[name]
+        configs = write_parquet(built, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     stats = card_stats(plan, built["items"]["train"].num_rows, built["kg"]["train"].num_rows)
-    benchmark = benchmark_tables(run / EVAL_DIR / RESULTS_FILE, staging)
+    benchmark = benchmark_tables(RunLayout(run).eval_results, staging)
     # Measured on the published roles only, generators named without local paths: the card's tables and figures.
     quality = build_report(run, roles=roles, label=generator_label, equal_size=True)
     figures = render_all(quality)
@@ -117,9 +139,14 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         walks=built["walks"]["train"].to_list() if "walks" in built else None,
     )
     write_text(staging / "README.md", render_card(card_metadata(configs, stats), context))
+    failpoint("build.before_swap")
     swap_in(staging, target)
 
-    loaded = {name: {split: ds.num_rows for split, ds in load_dataset(str(target), name).items()} for name in configs}
+    check_cache = str(run / BUILD_CACHE / "load")  # not the user's `datasets` cache: removed with the build
+    loaded = {
+        name: {split: ds.num_rows for split, ds in load_dataset(str(target), name, cache_dir=check_cache).items()}
+        for name in configs
+    }
     expected = {
         name: {split: rows for split, (rows, _) in config["splits"].items()} for name, config in configs.items()
     }
@@ -127,11 +154,12 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         raise StageError(f"the built folder does not load back as written: {loaded} != {expected}", exit_code=1)
     entry = {
         "roles": roles,
-        "folder": str(target),
+        "folder": label_for(target, run),
         "configs": loaded,
         "valid": stats["total_valid"],
         "raw": stats["total_raw"],
         "problems": stats["problems"],
+        "skipped_lines": skipped.summary(),
     }
     record_stage(run, "build", entry)
     return entry
@@ -161,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
     problems = ", ".join(f"{k} {v}" for k, v in entry["problems"].items()) or "none"
     print(
         f"build ({'+'.join(entry['roles'])}): {entry['raw']:,} dialogues, {entry['valid']:,} valid → "
-        f"{entry['folder']} [{counts}] (train/validation/test rows; items, kg: train); invalid because: {problems}; "
-        "every config loaded back with load_dataset"
+        f"{args.out or args.run / HUB_DIR} [{counts}] (train/validation/test rows; items, kg: train); "
+        f"invalid because: {problems}; every config loaded back with load_dataset"
+        + (f"; bad lines skipped: {describe(entry['skipped_lines'])}" if entry["skipped_lines"]["counts"] else "")
     )
     return 0

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from pipeline.errors import StageError
+from pipeline.layout import RunLayout
 from pipeline.manifest import record_stage
 
 
@@ -28,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from builder.crslab_export import export_crslab
 
     run_dir: Path = args.run
-    hub = run_dir / "hub"
+    hub = RunLayout(run_dir).hub
     if not (hub / "README.md").is_file():
         raise StageError(f"{hub}: no built dataset (run `distillrecdial build --run {run_dir}` first)")
-    out = args.out if args.out is not None else run_dir / "crslab"
+    out = args.out if args.out is not None else RunLayout(run_dir).crslab
     summary = export_crslab(hub, out, args.tokenizer, progress=True)
     record_stage(run_dir, "export-crslab", summary)
     convs = summary["conversations"]

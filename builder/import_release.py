@@ -26,14 +26,16 @@ import orjson
 import polars as pl
 
 from builder.rows import REC_CLOSE, REC_OPEN
+from generation import records
 from generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue
-from generation.generate import ROLES, dialogue_id
+from generation.generate import ROLES
 from generation.line_scan import LineScan
 from generation.personas import PERSONAS
-from generation.prepare import INTERACTIONS_FILE
 from generation.raw_store import ShardWriter, merge_shards, shard_name
+from generation.records import GENERATOR_FIELDS, Generator, dialogue_id, turn_dicts
 from pipeline.atomic import atomic_path
 from pipeline.errors import StageError
+from pipeline.layout import INTERACTIONS_FILE, RunLayout
 from pipeline.manifest import record_stage
 from pipeline.problems import Problem, ProblemLog
 
@@ -53,37 +55,26 @@ def persona_of(scenario: object) -> str | None:
     return PERSONA_BY_NAME.get(str(scenario).strip().lower()) if scenario is not None else None
 
 
-def raw_record(line: dict[str, Any], role: str, model: str, history: list[dict[str, Any]]) -> dict[str, Any]:
+def release_record(line: dict[str, Any], role: str, model: str, history: list[dict[str, Any]]) -> dict[str, Any]:
     """One release response → a record in this project's `raw` schema."""
     messages = [m for m in chat_messages(line["prompt"]) if m["role"] in ("system", "user")]
     persona = persona_of(line["scenario"])
     target = str(line["target_asin"])
-    generator = {
-        "model": model,
-        "revision": None,
-        "adapter": None,
-        "backend": "import",
-        "role": role,
-        "temperature": None,
-        "top_p": None,
-        "max_new_tokens": None,
-        "seed": None,
-    }
+    generator: Generator = {**dict.fromkeys(GENERATOR_FIELDS), "model": model, "backend": "import", "role": role}
     shown = set(item_ids(messages[-1]["content"])) if messages else set()
     parsed = check_dialogue(parse_dialogue(line["response"]), target, shown | {target})
-    return {
-        "dialogue_id": dialogue_id(str(line["user_id"]), persona, generator),
-        "user_id": str(line["user_id"]),
-        "persona": persona,
-        "target_item": target,
-        "history": history,
-        "prompt": messages,
-        "response": line["response"],
-        "generator": generator,
-        "turns": [{"role": t.role, "content": t.content} for t in parsed.turns],
-        "valid": parsed.valid,
-        "problems": parsed.problems,
-    }
+    return records.raw_record(
+        key=dialogue_id(str(line["user_id"]), persona, generator),
+        user_id=str(line["user_id"]),
+        persona=persona,
+        target_item=target,
+        history=history,
+        prompt=messages,
+        response=line["response"],
+        generator=generator,
+        turns=turn_dicts(parsed),
+        problems=parsed.problems,
+    )
 
 
 def _histories(run: Path) -> dict[str, list[dict[str, Any]]]:
@@ -119,7 +110,7 @@ def _release_lines(path: Path, required: tuple[str, ...], problems: ProblemLog) 
 def import_raw_responses(files: list[Path], run: Path, role: str, model: str, problems: ProblemLog) -> int:
     """Write the responses as one shard of ``RUN/raw/<role>/`` and merge it; return records written."""
     histories = _histories(run)
-    role_dir = run / "raw" / role
+    role_dir = RunLayout(run).raw_dir(role)
     shard = role_dir / shard_name(0, 1)
     shard.unlink(missing_ok=True)  # an import is rewritten whole: its input is a finished file
     written = 0
@@ -130,7 +121,7 @@ def import_raw_responses(files: list[Path], run: Path, role: str, model: str, pr
             for number, line in _release_lines(
                 path, ("prompt", "response", "user_id", "target_asin", "scenario"), problems
             ):
-                record = raw_record(line, role, model, histories.get(str(line["user_id"]), []))
+                record = release_record(line, role, model, histories.get(str(line["user_id"]), []))
                 if record["dialogue_id"] in seen:
                     problems.add(Problem(path.name, number, "duplicate_record", "user_id+scenario"))
                     continue

@@ -8,6 +8,7 @@ parsing, validation, catalog checks — happens once.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,16 @@ from builder.rows import raw_row
 from builder.splits import assign_splits
 from builder.validate import validate_record
 from generation.prepare import ITEMS_FILE
-from generation.raw_store import MERGED_NAME, read_records
+from generation.raw_store import raw_problem, raw_reader
 from generation.title_tags import Candidate
 from pipeline.atomic import atomic_path
 from pipeline.errors import StageError
+from pipeline.jsonl import read_jsonl
+from pipeline.layout import BUILD_DIR, RunLayout
+from pipeline.layout import PLAN_FILE as PLAN_NAME
+from pipeline.problems import ProblemLog
 
-PLAN_FILE = Path("build") / "plan.jsonl"
+PLAN_FILE = Path(BUILD_DIR) / PLAN_NAME
 ROLES_ORDER = ("student", "teacher")
 
 
@@ -36,22 +41,25 @@ def load_items(run: Path) -> list[dict[str, Any]]:
 
 def default_roles(run: Path) -> list[str]:
     """The student's corpus when there is one, else the teacher's."""
-    present = [r for r in ROLES_ORDER if (run / "raw" / r / MERGED_NAME).exists()]
+    present = [r for r in ROLES_ORDER if RunLayout(run).raw_dialogues(r).exists()]
     if not present:
         raise StageError(f"no raw dialogues in {run / 'raw'}; run `distillrecdial generate` first")
     return present[:1]
 
 
-def make_plan(run: Path, roles: list[str]) -> list[dict[str, Any]]:
-    """Validate every raw dialogue of ``roles`` and assign splits; duplicates of an id are dropped."""
+def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) -> list[dict[str, Any]]:
+    """Validate every raw dialogue of ``roles`` and assign splits; duplicates of an id are dropped.
+
+    A bad line of a raw file is skipped into ``skipped`` (file:line: reason), never the end of reading.
+    """
     catalog = {i["item_id"]: Candidate(i["item_id"], i["title"], i["year"]) for i in load_items(run)}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for role in roles:
-        source = run / "raw" / role / MERGED_NAME
+        source = RunLayout(run).raw_dialogues(role)
         if not source.exists():
             raise StageError(f"{source} not found; run `distillrecdial generate --role {role}` (and merge) first")
-        for record in read_records(source):
+        for record in raw_reader(source, run, skipped):
             if record["dialogue_id"] in seen:
                 continue
             seen.add(record["dialogue_id"])
@@ -68,6 +76,15 @@ def make_plan(run: Path, roles: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def _plan_problem(row: dict[str, Any]) -> tuple[str, str | None] | None:
+    """What a plan row needs beyond a raw record's fields: its split, validity and problems."""
+    if not isinstance(row.get("split"), str):
+        return "missing_field", "split"
+    if not isinstance(row.get("valid"), bool) or not isinstance(row.get("problems"), list):
+        return "bad_type", "valid"
+    return raw_problem(row)
+
+
 def write_plan(run: Path, rows: list[dict[str, Any]]) -> Path:
     path = run / PLAN_FILE
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
@@ -80,7 +97,11 @@ def read_plan(run: Path, roles: list[str] | None = None) -> list[dict[str, Any]]
     """The plan on disk, or a fresh one (written) when the run has none yet."""
     path = run / PLAN_FILE
     if path.exists():
-        return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        skipped = ProblemLog()
+        rows = read_jsonl(path, PLAN_FILE.as_posix(), _plan_problem, skipped)
+        if skipped:
+            print(f"{PLAN_FILE.as_posix()}: bad lines skipped: {skipped.brief()}", file=sys.stderr)
+        return rows
     rows = make_plan(run, roles or default_roles(run))
     write_plan(run, rows)
     return rows

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
+from generation.dialogue_parser import TAG
 from generation.personas import PERSONA_BY_ID
+from generation.records import GENERATOR_FIELDS, RawRecord, raw_record
 
-TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
 REC_OPEN, REC_CLOSE = "<rec>", "</rec>"
 CRSLAB_ROLES = {"user": "Seeker", "assistant": "Recommender"}
 
@@ -64,24 +65,20 @@ def resolve(text: str, catalog: dict[str, dict[str, Any]], marked: set[str] | No
     return TAG.sub(title, text)
 
 
-def raw_row(record: dict[str, Any], turns: list[dict[str, str]], problems: list[str]) -> dict[str, Any]:
-    generator = {
-        k: record["generator"].get(k)
-        for k in ("model", "revision", "adapter", "backend", "role", "temperature", "top_p", "max_new_tokens", "seed")
-    }
-    return {
-        "dialogue_id": record["dialogue_id"],
-        "user_id": record["user_id"],
-        "persona": record["persona"],
-        "target_item": record["target_item"],
-        "history": record["history"],
-        "prompt": record["prompt"],
-        "response": record["response"],
-        "generator": generator,
-        "turns": turns,
-        "valid": not [p for p in problems if not p.startswith("fixed:")],
-        "problems": problems,
-    }
+def raw_row(record: dict[str, Any], turns: list[dict[str, str]], problems: list[str]) -> RawRecord:
+    """A raw record re-validated by `build`: the published generator fields, the build's turns and problems."""
+    return raw_record(
+        key=record["dialogue_id"],
+        user_id=record["user_id"],
+        persona=record["persona"],
+        target_item=record["target_item"],
+        history=record["history"],
+        prompt=record["prompt"],
+        response=record["response"],
+        generator={k: record["generator"].get(k) for k in GENERATOR_FIELDS},
+        turns=turns,
+        problems=problems,
+    )
 
 
 def sft_system(record: dict[str, Any], catalog: dict[str, dict[str, Any]]) -> str:

@@ -14,11 +14,11 @@ from typing import Any
 
 from builder.features import FEATURES
 from builder.splits import assign_splits
-from generation.dialogue_parser import parse_dialogue
-from generation.raw_store import MERGED_NAME, read_records
+from generation.dialogue_parser import errors, parse_dialogue
+from generation.raw_store import read_records
 from generation.walk_check import check_walk_dialogue
+from pipeline.layout import RunLayout
 
-WALKS_RAW = Path("raw") / "walks"
 GENERATOR_KEYS = ("model", "revision", "adapter", "backend", "role", "temperature", "top_p", "max_new_tokens", "seed")
 
 
@@ -39,14 +39,14 @@ def walk_row(record: dict[str, Any], catalog: set[str]) -> dict[str, Any]:
         "edges": record["edges"],
         "turns": [{"role": t.role, "content": t.content} for t in parsed.turns],
         "generator": {key: record["generator"].get(key) for key in GENERATOR_KEYS},
-        "valid": not [p for p in problems if not p.startswith("fixed:")],
+        "valid": not errors(problems),
         "problems": problems,
     }
 
 
 def published_configs(run: Path, roles: list[str]) -> list[str]:
     """Every config, with `walks` only when the run has walk dialogues of ``roles`` (an empty config cannot load)."""
-    has_walks = any((run / WALKS_RAW / role / MERGED_NAME).exists() for role in roles)
+    has_walks = any(RunLayout(run).raw_dialogues(role, "walks").exists() for role in roles)
     return [name for name in FEATURES if name != "walks" or has_walks]
 
 
@@ -57,7 +57,7 @@ def walk_rows(run: Path, plan: list[dict[str, Any]], catalog: set[str]) -> list[
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for role in roles:
-        source = run / WALKS_RAW / role / MERGED_NAME
+        source = RunLayout(run).raw_dialogues(role, "walks")
         if not source.exists():
             continue
         for record in read_records(source):

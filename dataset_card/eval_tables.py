@@ -10,7 +10,6 @@ from typing import Any
 from generation.personas import PERSONA_BY_ID
 
 HEADLINE = ("recall@1", "recall@10", "recall@50", "mrr", "ndcg@10")
-RESULTS_FILE = "results.json"
 
 
 def measured_on(results: dict[str, Any], data_files: dict[str, str]) -> bool:

@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from builder.rows import recommendations
+from generation.dialogue_parser import FIXED_PREFIX, TAG
 from generation.title_tags import Candidate, find_titles
 
 __all__ = [
@@ -92,7 +93,6 @@ COLD_START = ("cold_start_browser", "cold_start_task")
 SELF_BLEU_POOL = 1000
 
 _TOKEN = re.compile(r"<id_[a-z0-9]+>|[^\W_]+(?:['’][^\W_]+)*")
-_TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _ARTICLES = {"the", "a", "an"}
 #: Words find_titles reads as sequel numbers (``Part II`` = ``Part 2`` = ``Part Two``), by their digits.
@@ -350,7 +350,7 @@ def distribution(values: Sequence[float], bins: Sequence[int] | None = None) -> 
 
 def problem_name(problem: str) -> str:
     """``unknown_item:B00X`` → ``unknown_item``; repairs keep their name (``fixed:preamble``)."""
-    if problem.startswith("fixed:"):
+    if problem.startswith(FIXED_PREFIX):
         return problem
     return problem.split(":", 1)[0]
 
@@ -382,7 +382,7 @@ def tag_grounding(turns: list[dict[str, str]], shown: set[str], catalog: set[str
     """``(tag mentions, mentions of items the prompt did not show, mentions of items not in the catalog)``."""
     mentions = unknown = missing = 0
     for turn in turns:
-        for item in _TAG.findall(turn["content"]):
+        for item in TAG.findall(turn["content"]):
             mentions += 1
             unknown += item not in shown
             missing += item not in catalog
@@ -553,7 +553,7 @@ def dialogue_features(
     turns = record.get("turns") or []
     target = record["target_item"]
     prompt = record.get("prompt") or []
-    shown = set(_TAG.findall(prompt[-1]["content"])) if prompt else set()
+    shown = set(TAG.findall(prompt[-1]["content"])) if prompt else set()
     words, opening, opening_turn, named = [], None, None, []
     named_items: set[str] = set()
     recommended: set[str] = set()
@@ -569,7 +569,7 @@ def dialogue_features(
             opening, opening_turn = tuple(ids), number
         if people.names:
             named.extend(people.find(tokens))
-        tags = _TAG.findall(content) if "<id_" in content else []
+        tags = TAG.findall(content) if "<id_" in content else []
         if turn["role"] == "assistant":
             assistant_turn += 1
             fresh = {t for t in tags if t not in named_items}

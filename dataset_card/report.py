@@ -40,14 +40,14 @@ from generation.title_tags import Candidate
 from pipeline.atomic import write_bytes, write_text
 from pipeline.console import progress, warn
 from pipeline.errors import StageError
+from pipeline.layout import BUILD_DIR, ITEMS_FILE, MERGED_FILE, PLAN_FILE, RAW_DIR, REPORT_DIR
 from pipeline.manifest import record_stage
 
 __all__ = ["add_arguments", "build_report", "headline_markdown", "persona_markdown", "run"]
 
-REPORT_DIR = "report"
-RAW_NAME = "dialogues.jsonl"
-PLAN_PATH = Path("build") / "plan.jsonl"
-ITEMS_PATH = "items.parquet"
+RAW_NAME = MERGED_FILE
+PLAN_PATH = Path(BUILD_DIR) / PLAN_FILE
+ITEMS_PATH = ITEMS_FILE
 WORD_BINS = [0, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100]
 ROLE_ORDER = ("teacher", "student")
 TITLE_SAMPLE = 5000
@@ -156,7 +156,7 @@ def _hash64(key: str) -> int:
 
 
 def _raw_files(run: Path, roles: Sequence[str] | None) -> list[Path]:
-    files = sorted((run / "raw").glob(f"*/{RAW_NAME}"))
+    files = sorted((run / RAW_DIR).glob(f"*/{RAW_NAME}"))
     return [f for f in files if roles is None or f.parent.name in roles]
 
 
@@ -169,7 +169,7 @@ def _read(
 ) -> _Corpus:
     files = _raw_files(run, roles)
     if not files:
-        raise StageError(f"no raw dialogues in {run / 'raw'} (expected raw/<role>/{RAW_NAME}); run generate first")
+        raise StageError(f"no raw dialogues in {run / RAW_DIR} (expected raw/<role>/{RAW_NAME}); run generate first")
     plan = _load_plan(run)
     corpus = _Corpus()
     titles = TitleMatcher(catalog.titles)

@@ -8,6 +8,7 @@ from typing import Any
 
 from builder.splits import SPLITS
 from dataset_card.provenance import generator_shares
+from generation.dialogue_parser import errors
 from generation.personas import PERSONAS
 
 
@@ -37,7 +38,7 @@ def card_stats(plan: list[dict[str, Any]], n_items: int, n_triples: int) -> dict
         p.id: {split: sum(1 for r in valid if r["persona"] == p.id and r["split"] == split) for split in SPLITS}
         for p in PERSONAS
     }
-    problems = Counter(p.split(":")[0] for r in plan for p in r["problems"] if not p.startswith("fixed:"))
+    problems = Counter(p.split(":")[0] for r in plan for p in errors(r["problems"]))
     turns = [len(r["turns"]) for r in valid]
     words = [len(t["content"].split()) for r in valid for t in r["turns"]]
     return {

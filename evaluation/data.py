@@ -17,12 +17,12 @@ from typing import Any
 import polars as pl
 
 from pipeline.errors import StageError
+from pipeline.layout import INTERACTIONS_FILE, RunLayout
 
 __all__ = ["EvalData", "load_data"]
 
 CONFIGS = ("crslab", "raw", "items")
 OPTIONAL_CONFIGS = ("walks",)  # read when the dataset has them (`distillrecdial walks` ran)
-INTERACTIONS_FILE = "interactions.parquet"
 
 
 @dataclass
@@ -99,7 +99,7 @@ def load_data(run: Path | None = None, dataset: str | None = None) -> EvalData:
     if dataset is None:
         if run is None:
             raise StageError("give --run RUN or --dataset FOLDER_OR_REPO")
-        hub = run / "hub"
+        hub = RunLayout(run).hub
         if not (hub / "data").is_dir():
             raise StageError(f"{hub}: no built dataset (run `distillrecdial build --run {run}` first)")
         configs, fingerprints = _read_folder(hub)

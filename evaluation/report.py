@@ -10,12 +10,13 @@ from typing import Any
 
 import orjson
 
-from dataset_card.eval_tables import RESULTS_FILE, persona_markdown, persona_name, results_markdown
+from dataset_card.eval_tables import persona_markdown, persona_name, results_markdown
 from pipeline.atomic import atomic_path, write_bytes, write_text
+from pipeline.layout import EVAL_RESULTS_FILE
 
 __all__ = ["FIGURE", "RESULTS", "write_outputs"]
 
-RESULTS = RESULTS_FILE
+RESULTS = EVAL_RESULTS_FILE
 MARKDOWN = "eval.md"
 FIGURE = Path("figures") / "recall.png"
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from pipeline.console import progress
 from pipeline.errors import StageError
+from pipeline.layout import EVAL_DIR
 from pipeline.manifest import package_versions, record_stage
 
-EVAL_DIR = "eval"
 TASKS = ("recommend", "respond", "collaborate", "slates")
 METHODS = ("popularity", "item_knn", "bm25", "bm25_rationales", "llm", "kbrd")
 DEFAULT_METHODS = ("popularity", "item_knn", "bm25", "llm")

@@ -44,6 +44,16 @@ META_SCHEMA = pa.schema(
 
 _ROWS_PER_BATCH = 500_000
 
+#: Review timestamps are Unix milliseconds. Below ``SECONDS_BELOW`` a value can only be seconds (1e11 ms is
+#: March 1973, 1e11 s is the year 5138) and is converted; at or above ``LATEST_MS`` (the year 2286) or <= 0 it
+#: is out of range.
+SECONDS_BELOW = 10**11
+LATEST_MS = 10**13
+#: Listed examples of a note that may concern every line (the rest are only counted).
+NOTE_EXAMPLES = 5
+#: ``rating_number`` above this is not a count of ratings (and would not fit the int64 column).
+MAX_RATING_NUMBER = 10**12
+
 
 def _nonempty_str(value: object) -> str | None:
     if isinstance(value, str):
@@ -69,7 +79,11 @@ def _as_number(value: object) -> float | None:
 
 
 def parse_review(raw: bytes, file: str, line: int) -> tuple[tuple[str, str, float, int] | None, Problem | None]:
-    """One review line → ``(user_id, parent_asin, rating, timestamp)`` or the problem with it."""
+    """One review line → ``(user_id, parent_asin, rating, timestamp)`` or the problem with it.
+
+    A timestamp in seconds is converted to milliseconds: the row comes back
+    together with a ``timestamp_in_seconds`` note.
+    """
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
@@ -90,8 +104,11 @@ def parse_review(raw: bytes, file: str, line: int) -> tuple[tuple[str, str, floa
     if record.get("timestamp") is None:
         return None, Problem(file, line, "missing_field", "timestamp")
     timestamp = _as_number(record["timestamp"])
-    if timestamp is None or timestamp <= 0:
+    if timestamp is None or not 0 < timestamp < LATEST_MS:
         return None, Problem(file, line, "bad_value", "timestamp", detail=repr(record["timestamp"])[:40])
+    if timestamp < SECONDS_BELOW:
+        note = Problem(file, line, "timestamp_in_seconds", "timestamp", detail=f"{record['timestamp']!r}"[:40])
+        return (user, item, rating, int(timestamp * 1000)), note
     return (user, item, rating, int(timestamp)), None
 
 
@@ -125,9 +142,12 @@ def read_reviews(path: Path, problems: ProblemLog) -> tuple[pa.Table, LineScan]:
     name = path.name
     for line_no, raw in scan:
         row, problem = parse_review(raw, name, line_no)
-        if problem is not None:
+        if row is None:
+            assert problem is not None
             problems.add(problem)
             continue
+        if problem is not None:  # a note on a kept row: count them all, list a few
+            problems.add(problem, listed=problems.counts[problem.reason] < NOTE_EXAMPLES)
         users.append(row[0])
         items.append(row[1])
         ratings.append(row[2])
@@ -144,6 +164,8 @@ def parse_meta(raw: bytes, file: str, line: int) -> tuple[tuple | None, Problem 
 
     A missing or blank title is not a problem here: the item is kept with a
     null title so the catalog step can count it under its own drop reason.
+    An out-of-range ``average_rating`` or ``rating_number`` costs only that
+    number: the row comes back with it null, together with a ``bad_value``.
     """
     try:
         record = orjson.loads(raw)
@@ -154,14 +176,22 @@ def parse_meta(raw: bytes, file: str, line: int) -> tuple[tuple | None, Problem 
     item = _nonempty_str(record.get("parent_asin"))
     if item is None:
         return None, Problem(file, line, "missing_field", "parent_asin")
+    problem = None
+    average = _as_number(record.get("average_rating"))
+    if average is not None and not 0.0 <= average <= 5.0:
+        problem = Problem(file, line, "bad_value", "average_rating", detail=repr(record["average_rating"])[:40])
+        average = None
     count = _as_number(record.get("rating_number"))
+    if count is not None and not 0 <= count <= MAX_RATING_NUMBER:
+        problem = Problem(file, line, "bad_value", "rating_number", detail=repr(record["rating_number"])[:40])
+        count = None
     return (
         item,
         _nonempty_str(record.get("title")),
         _nonempty_str(record.get("store")),
-        _as_number(record.get("average_rating")),
+        average,
         None if count is None else int(count),
-    ), None
+    ), problem
 
 
 def read_meta(path: Path, problems: ProblemLog) -> tuple[pa.Table, LineScan]:
@@ -173,7 +203,7 @@ def read_meta(path: Path, problems: ProblemLog) -> tuple[pa.Table, LineScan]:
         row, problem = parse_meta(raw, name, line_no)
         if problem is not None:
             problems.add(problem)
-        else:
+        if row is not None:
             rows.append((*row, line_no))
     columns = list(zip(*rows, strict=False)) if rows else [[] for _ in META_SCHEMA]
     return pa.Table.from_arrays(

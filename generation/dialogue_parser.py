@@ -40,15 +40,26 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "FIXED_PREFIX",
+    "TAG",
     "ParsedDialogue",
     "Turn",
     "check_dialogue",
+    "errors",
     "item_ids",
     "parse_dialogue",
 ]
 
 #: Problems starting with this prefix were repaired and do not make a dialogue invalid.
 FIXED_PREFIX = "fixed:"
+
+#: How a dialogue writes a movie: ``<id_ASIN>``; group 1 is the item id. The one definition every stage uses.
+TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
+
+
+def errors(problems: list[str]) -> list[str]:
+    """The problems that were not repaired: why a dialogue (or any record with ``problems``) is invalid."""
+    return [p for p in problems if not p.startswith(FIXED_PREFIX)]
+
 
 USER = "user"
 ASSISTANT = "assistant"
@@ -105,8 +116,6 @@ _TRAILER = re.compile(
 # is a perfectly good last line for a recommender.
 _TRAILER_AFTER_BLANK = re.compile(r"[ \t]*[*_]{0,3}I hope\b")
 
-_ITEM_TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
-
 # Quote pairs that may wrap a whole utterance.
 _STRAIGHT_QUOTE = '"'
 _CURLY_OPEN, _CURLY_CLOSE = "“", "”"
@@ -130,7 +139,7 @@ class ParsedDialogue:
     @property
     def errors(self) -> list[str]:
         """Problems that were not repaired: the reasons the dialogue is invalid."""
-        return [p for p in self.problems if not p.startswith(FIXED_PREFIX)]
+        return errors(self.problems)
 
     @property
     def valid(self) -> bool:
@@ -305,12 +314,12 @@ def parse_dialogue(text: str) -> ParsedDialogue:
 
 def item_ids(text: str) -> list[str]:
     """ASINs of the ``<id_...>`` tags in ``text``, in order of first appearance, each once."""
-    return list(dict.fromkeys(_ITEM_TAG.findall(text)))
+    return list(dict.fromkeys(TAG.findall(text)))
 
 
 def _asin(item: str) -> str:
     """Accept a target given either as a bare ASIN or as its ``<id_...>`` tag."""
-    match = _ITEM_TAG.fullmatch(item.strip())
+    match = TAG.fullmatch(item.strip())
     return match.group(1) if match else item.strip()
 
 

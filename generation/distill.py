@@ -25,14 +25,15 @@ from generation.dialogue_parser import ParsedDialogue, Turn, check_dialogue, ite
 from generation.generate import ROLES
 from generation.personas import PERSONAS
 from generation.prepare import ITEMS_FILE
-from generation.raw_store import MERGED_NAME, read_records
+from generation.raw_store import MERGED_NAME, raw_reader
 from generation.title_tags import Candidate, recover_tags
 from pipeline.atomic import atomic_path, write_text
 from pipeline.console import progress
 from pipeline.errors import StageError
+from pipeline.layout import DISTILL_DIR, RunLayout
 from pipeline.manifest import record_stage
+from pipeline.problems import ProblemLog, describe
 
-DISTILL_DIR = "distill"
 MARKERS = {"user": "[USR]", "assistant": "[AI]"}
 
 
@@ -155,7 +156,7 @@ def _card(entry: dict[str, Any]) -> str:
 
 
 def distill(args: argparse.Namespace) -> dict[str, Any]:
-    source = args.run / "raw" / args.role / MERGED_NAME
+    source = RunLayout(args.run).raw_dialogues(args.role)
     if not source.exists():
         raise StageError(f"{source} not found; run `distillrecdial generate --run {args.run} --role {args.role}` first")
     if not 0 <= args.eval_fraction < 1:
@@ -165,7 +166,8 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
     examples: list[dict[str, Any]] = []
     seen: set[str] = set()
     read = recovered_total = 0
-    for record in progress(read_records(source), desc="distill", unit="dlg"):
+    skipped = ProblemLog()  # bad lines of the source: skipped, counted and named, never the end of reading
+    for record in progress(raw_reader(source, args.run, skipped), desc="distill", unit="dlg"):
         read += 1
         if record["dialogue_id"] in seen:
             dropped["duplicate"] += 1
@@ -194,6 +196,7 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
         "train": len(train),
         "validation": len(validation),
         "dropped": dict(sorted(dropped.items())),
+        "skipped_lines": skipped.summary(),
         "titles_recovered": recovered_total,
         "per_persona": dict(sorted(Counter(e["persona"] for e in examples).items())),
         "parameters": {
@@ -221,5 +224,6 @@ def run(args: argparse.Namespace) -> int:
         f"distill: {entry['read']:,} {entry['role']} dialogues → {entry['train']:,} train + "
         f"{entry['validation']:,} validation examples in {args.run / DISTILL_DIR}; dropped: {drops}; "
         f"{entry['titles_recovered']:,} titles mapped back to tags"
+        + (f"; bad lines skipped: {describe(entry['skipped_lines'])}" if entry["skipped_lines"]["counts"] else "")
     )
     return 0

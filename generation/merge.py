@@ -15,7 +15,9 @@ from generation.generate import PROMPT_KINDS, ROLES, load_prompts
 from generation.raw_store import MERGED_NAME, merge_shards, prompt_order, read_records
 from generation.walk_stage import load_walk_prompts
 from pipeline.errors import StageError
+from pipeline.layout import RunLayout
 from pipeline.manifest import record_stage
+from pipeline.problems import ProblemLog
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     walks = args.prompts == "walks"
-    role_dir = args.run / "raw" / ("walks" if walks else "") / args.role
+    role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walks else "dialogues")
     if not list(role_dir.glob("shard-*-of-*.jsonl")):
         raise StageError(f"no shard files in {role_dir}; run `distillrecdial generate` first")
-    order = prompt_order(load_walk_prompts(args.run) if walks else load_prompts(args.run))
+    skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard files: skipped, counted, named
+    order = prompt_order(load_walk_prompts(args.run) if walks else load_prompts(args.run, skipped))
     result = merge_shards(role_dir, order)
+    skipped.extend(result.skipped)
     done = {(r["user_id"], r["persona"]) for r in read_records(role_dir / MERGED_NAME)}
     missing = len(set(order) - done)
     entry = {
@@ -38,10 +42,12 @@ def run(args: argparse.Namespace) -> int:
         "records": result.records,
         "duplicates_rejected": len(result.duplicates),
         "prompts_missing": missing,
+        "skipped_lines": skipped.summary(),
     }
     record_stage(args.run, f"merge:{'walks:' if walks else ''}{args.role}", entry)
     print(
         f"merge ({args.role}): {len(result.shards)} shards → {result.records:,} dialogues in {role_dir / MERGED_NAME}; "
-        f"{len(result.duplicates):,} duplicate ids rejected; {missing:,} prompts still without a dialogue"
+        f"{len(result.duplicates):,} duplicate ids rejected; {missing:,} prompts still without a dialogue; "
+        f"bad lines skipped: {skipped.brief()}"
     )
     return 0

@@ -23,6 +23,7 @@ import polars as pl
 from generation import amazon, tmdb
 from generation.catalog import TMDB_SCHEMA, StepCount, build_catalog, duplicate_rows
 from generation.kcore import kcore
+from generation.line_scan import compression
 from generation.personas import PERSONA_BY_ID, PERSONAS, assign_personas, parse_weights
 from generation.prompts import build_prompt
 from generation.source_cache import cached_parse
@@ -30,13 +31,12 @@ from generation.sources import HUB_DEFAULTS, resolve_source
 from pipeline.atomic import atomic_path, remove_stale_temps
 from pipeline.console import note
 from pipeline.errors import StageError
+from pipeline.faults import failpoint
+from pipeline.layout import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE, RunLayout
+from pipeline.layout import PREPARE_PROBLEMS_FILE as PROBLEMS_FILE
+from pipeline.lock import run_lock
 from pipeline.manifest import file_fingerprint, package_versions, record_stage, sha256_file
 from pipeline.problems import Problem, ProblemLog
-
-ITEMS_FILE = "items.parquet"
-INTERACTIONS_FILE = "interactions.parquet"
-PROMPTS_FILE = "prompts.jsonl"
-PROBLEMS_FILE = "problems.prepare.jsonl"
 
 
 @dataclass(frozen=True)
@@ -125,22 +125,31 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
 # -- parsing (cached for resumability) ---------------------------------------------------------
 
 
-def _read_reviews(path: Path) -> tuple[pl.DataFrame, str, list[Problem]]:
+def _read_reviews(path: Path) -> tuple[pl.DataFrame, str, ProblemLog]:
     log = ProblemLog()
     table, scan = amazon.read_reviews(path, log)
-    return pl.from_arrow(table), scan.sha256, log.records
+    return pl.from_arrow(table), scan.sha256, log
 
 
-def _read_meta(path: Path) -> tuple[pl.DataFrame, str, list[Problem]]:
+def _read_meta(path: Path) -> tuple[pl.DataFrame, str, ProblemLog]:
     log = ProblemLog()
     table, scan = amazon.read_meta(path, log)
-    return pl.from_arrow(table), scan.sha256, log.records
+    return pl.from_arrow(table), scan.sha256, log
 
 
-def _read_tmdb(path: Path, max_actors: int) -> tuple[pl.DataFrame, str, list[Problem]]:
+def _read_tmdb(path: Path, max_actors: int) -> tuple[pl.DataFrame, str, ProblemLog]:
     log = ProblemLog()
     records, sha256 = tmdb.read_tmdb(path, log, max_actors=max_actors)
-    return pl.DataFrame(records, schema=TMDB_SCHEMA), sha256, log.records
+    return pl.DataFrame(records, schema=TMDB_SCHEMA), sha256, log
+
+
+def _unusable(kind: str, path: Path, found: ProblemLog) -> StageError:
+    """The error for a source without one usable record, naming the file (never a k-core hint)."""
+    name = path.name
+    if not len(found):
+        return StageError(f"{kind} file {name} is empty: no record to read", exit_code=1)
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(found.counts.items()))
+    return StageError(f"{kind} file {name} has no usable record ({reasons}; details in {PROBLEMS_FILE})", exit_code=1)
 
 
 # -- interactions ------------------------------------------------------------------------------
@@ -210,11 +219,22 @@ def _log(message: str) -> None:
 
 
 def prepare(config: PrepareConfig) -> dict[str, Any]:
-    """Run the stage; return its manifest entry."""
-    out = config.out
+    """Run the stage (one at a time per run folder); return its manifest entry."""
     paths = {kind: resolve_source(kind, getattr(config, kind)) for kind in ("reviews", "meta", "tmdb")}
+    for kind, path in paths.items():
+        try:
+            compression(path)
+        except StageError as err:
+            raise StageError(f"{kind} file {err}") from None
+    config.out.mkdir(parents=True, exist_ok=True)
+    with run_lock(config.out, "prepare"):
+        return _prepare(config, paths)
+
+
+def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
+    out = config.out
     weights = parse_weights(config.persona_weights)
-    cache_dir = out / ".cache" / "prepare"
+    cache_dir = RunLayout(out).cache("prepare")
     for directory in (out, cache_dir):
         remove_stale_temps(directory)
     problems = ProblemLog()
@@ -230,6 +250,10 @@ def prepare(config: PrepareConfig) -> dict[str, Any]:
         _log(f"{kind}: {frame.height:,} records from {paths[kind].name}" + (" (cached)" if hit else ""))
         problems.extend(found)
         parsed[kind] = (frame, sha256)
+        if frame.height == 0:
+            problems.write_jsonl(out / PROBLEMS_FILE)
+            raise _unusable(kind, paths[kind], found)
+    failpoint("prepare.after_parse")
 
     reviews, meta, tmdb_frame = parsed["reviews"][0], parsed["meta"][0], parsed["tmdb"][0]
     items, steps, found = build_catalog(meta, tmdb_frame, paths["meta"].name, paths["tmdb"].name)
@@ -240,6 +264,7 @@ def prepare(config: PrepareConfig) -> dict[str, Any]:
 
     users = core["user_id"].unique().sort()
     if users.len() == 0:
+        problems.write_jsonl(out / PROBLEMS_FILE)
         raise StageError(
             f"no users left after the {config.k}-core ({reviews.height:,} usable reviews, "
             f"{items.height:,} catalog items); lower --k or give more data",

@@ -17,14 +17,14 @@ from typing import Any
 
 import orjson
 
-from generation.rationale_format import errors, format_rationale
+from generation.dialogue_parser import errors
+from generation.rationale_format import format_rationale
 from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, load_rationales
 from pipeline.atomic import atomic_path
 from pipeline.console import progress
 from pipeline.errors import StageError
+from pipeline.layout import DISTILL_RATIONALES_DIR as OUT_DIR
 from pipeline.manifest import record_stage
-
-OUT_DIR = "distill_rationales"
 
 
 def sft_example(record: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:

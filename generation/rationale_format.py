@@ -32,6 +32,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from generation.dialogue_parser import errors
+
 USER_LABEL = "USER PREFERS"
 ITEM_LABEL = "ITEM IS"
 MAX_WORDS = 60
@@ -76,11 +78,6 @@ class ParsedRationale:
     @property
     def valid(self) -> bool:
         return not errors(self.problems)
-
-
-def errors(problems: list[str]) -> list[str]:
-    """The problems that make a record unusable (everything but ``fixed:*`` repairs)."""
-    return [p for p in problems if not p.startswith("fixed:")]
 
 
 def _add(problems: list[str], problem: str) -> None:

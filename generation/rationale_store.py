@@ -17,13 +17,12 @@ from typing import Any
 
 import orjson
 
-from generation.rationale_format import errors
+from generation.dialogue_parser import errors
 from generation.raw_store import read_records
 from pipeline.atomic import atomic_path
 from pipeline.errors import StageError
-
-RATIONALES_DIR = "rationales"
-MERGED_FILE = "rationales.jsonl"
+from pipeline.layout import RATIONALES_DIR
+from pipeline.layout import RATIONALES_FILE as MERGED_FILE
 
 
 def rationale_id(user_id: str, item_id: str, generator: dict[str, Any]) -> str:

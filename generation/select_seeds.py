@@ -22,6 +22,7 @@ import orjson
 import polars as pl
 import scipy.sparse as sp
 
+from generation.collaborative import cosine_item_similarity
 from generation.personas import PERSONAS
 from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from generation.selection import (
@@ -35,9 +36,9 @@ from generation.selection import (
 from pipeline.atomic import write_bytes
 from pipeline.console import note, progress
 from pipeline.errors import StageError
+from pipeline.layout import SELECTION_FILE
 from pipeline.manifest import record_stage
 
-SELECTION_FILE = "selection.jsonl"
 FACT_COLUMNS = ("genres", "keywords", "actors", "directors")
 REPRESENTATION = (
     "TF-IDF of the target and history items' genres, keywords, actors, directors, collection and ids, "
@@ -155,8 +156,6 @@ def collaborative_scores(run: Path, prompts: list[dict[str, Any]], index: dict[s
     The similarity comes from every k-core interaction except the targets, which are what is predicted, and
     keeps each item's ``NEIGHBOURS`` nearest items, so scoring costs users x neighbourhood, not users x catalog.
     """
-    from evaluation.methods import cosine_item_similarity
-
     interactions = pl.read_parquet(run / INTERACTIONS_FILE, columns=["user_id", "item_id", "role"])
     train = interactions.filter((pl.col("role") != "target") & pl.col("item_id").is_in(list(index)))
     users = {u: i for i, u in enumerate(train["user_id"].unique().sort().to_list())}

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import orjson
 
+from pipeline.layout import MERGED_FILE, RAW_DIR
+
 SPECIAL_TOKENS = [
     "<|begin_of_text|>",
     "<|end_of_text|>",
@@ -47,7 +49,7 @@ def run_texts(run: Path) -> Iterator[str]:
     for line in (run / "prompts.jsonl").read_bytes().splitlines():
         for message in orjson.loads(line)["prompt"]:
             yield message["content"]
-    for path in sorted((run / "raw").glob("*/dialogues.jsonl")):
+    for path in sorted((run / RAW_DIR).glob(f"*/{MERGED_FILE}")):
         for line in path.read_bytes().splitlines():
             yield orjson.loads(line)["response"]
 

@@ -18,7 +18,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-_TAG = re.compile(r"<id_[A-Za-z0-9]+>")
+from generation.dialogue_parser import TAG
+
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _YEAR_AFTER = re.compile(r"\s*[(\[](?:19|20)\d\d(?:\s+film)?[)\]]")
 _ARTICLES = {"the", "a", "an"}
@@ -54,7 +55,7 @@ def _norm(word: str) -> str:
 
 def _tokens(text: str) -> list[tuple[str, int, int]]:
     """Normalised words with their character spans, skipping the inside of existing tags."""
-    masked = _TAG.sub(lambda m: " " * len(m.group()), text)
+    masked = TAG.sub(lambda m: " " * len(m.group()), text)
     return [(_norm(m.group()), m.start(), m.end()) for m in _WORD.finditer(masked) if _norm(m.group())]
 
 

@@ -8,12 +8,15 @@ newer API name) so actors and directors really reach the prompts.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
-from generation.line_scan import LineScan
+from generation.line_scan import LineScan, read_source_bytes
 from pipeline.problems import Problem, ProblemLog
 
 #: Flattened TMDB facts, in the order the catalog stores them.
@@ -83,15 +86,21 @@ def _origin_country(record: dict[str, Any]) -> list[str]:
     return []
 
 
+def _tmdb_id(value: object) -> int | None:
+    """A TMDB id: a non-negative integer that fits the catalog's int64 column."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return None
+
+
 def flatten_tmdb(record: dict[str, Any], max_actors: int) -> dict[str, Any]:
     """One TMDB record → the flat facts in ``TMDB_FIELDS`` (``item_id`` = its ``asin``)."""
     cast, crew = _credits(record)
     cast.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 1 << 30)
     collection = record.get("belongs_to_collection")
-    tmdb_id = record.get("id")
     return {
         "item_id": _text(record.get("asin")),
-        "tmdb_id": tmdb_id if isinstance(tmdb_id, int) and not isinstance(tmdb_id, bool) else None,
+        "tmdb_id": _tmdb_id(record.get("id")),
         "tmdb_title": _text(record.get("title")) or _text(record.get("original_title")),
         "year": _year(record.get("release_date")),
         "genres": _names(record.get("genres")),
@@ -108,8 +117,8 @@ def flatten_tmdb(record: dict[str, Any], max_actors: int) -> dict[str, Any]:
 def _line_records(path: Path, problems: ProblemLog) -> tuple[list[tuple[int, object]], str]:
     """``(line, record)`` pairs from JSONL, or from a JSON array written one record per line.
 
-    The fallback when the file is not one valid JSON array: parsing line by
-    line means one broken record costs one record, and errors name its line.
+    The first try for every file: parsing line by line means one broken record
+    costs one record, and errors name its line.
     """
     scan = LineScan(path, desc=f"tmdb {path.name}")
     records: list[tuple[int, object]] = []
@@ -130,25 +139,113 @@ def _line_records(path: Path, problems: ProblemLog) -> tuple[list[tuple[int, obj
     return records, scan.sha256
 
 
+_STRUCTURE = re.compile(rb'[\[\]{},"]')
+_STRING_REST = re.compile(rb'(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _segments(data: bytes, start: int) -> Iterator[tuple[int, int]]:
+    """``(begin, end)`` of each top-level element of the array whose ``[`` is at ``start - 1``."""
+    depth, begin, position = 0, start, start
+    while match := _STRUCTURE.search(data, position):
+        char, at = match.group(), match.start()
+        position = at + 1
+        if char == b'"':
+            rest = _STRING_REST.match(data, position)
+            if rest is None:  # an unterminated string runs to the end
+                break
+            position = rest.end()
+        elif char in b"{[":
+            depth += 1
+        elif depth > 0 and char in b"}]":
+            depth -= 1
+        elif depth == 0 and char in b",]":
+            if data[begin:at].strip():
+                yield begin, at
+            begin = at + 1
+            if char == b"]":
+                return
+    if data[begin:].strip():
+        yield begin, len(data)
+
+
+def _array_records(data: bytes, name: str, problems: ProblemLog) -> list[tuple[int, object]]:
+    """``(line, record)`` for each element of a JSON array in any layout (pretty-printed included).
+
+    Each element is parsed on its own, so a broken one costs itself: when its
+    damage (an unclosed string or brace) swallowed what follows, reading
+    resumes at the next line that opens an object at the element's own
+    indentation. Lines are those where elements begin.
+    """
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+
+    def line_of(offset: int) -> int:
+        return int(np.searchsorted(newlines, offset)) + 1
+
+    records: list[tuple[int, object]] = []
+    opening = len(data) - len(data.lstrip()) + 1  # just after "["
+    pending = [opening]
+    while pending:
+        for begin, end in _segments(data, pending.pop()):
+            first = begin + len(data[begin:end]) - len(data[begin:end].lstrip())
+            try:
+                records.append((line_of(first), orjson.loads(data[first:end])))
+                continue
+            except orjson.JSONDecodeError as err:
+                problems.add(Problem(name, line_of(first), "malformed_json", detail=str(err).split(":")[0]))
+            line_start = data.rfind(b"\n", 0, first) + 1
+            indent = data[line_start:first]
+            if indent.strip():  # the element does not start its line: no layout to resume by
+                continue
+            resume = re.compile(rb"\n" + re.escape(indent) + rb"\{").search(data, first + 1)
+            if resume is not None:
+                pending.append(resume.start() + 1 + len(indent))
+                break
+    return records
+
+
+def _whole_array(data: bytes) -> list[tuple[int, object]] | None:
+    """A valid pretty-printed array of objects, parsed whole (fast), each record with the line it starts on.
+
+    ``None`` when the file does not parse whole or its layout does not show
+    where each record starts: :func:`_array_records` then reads it element by element.
+    """
+    try:
+        whole = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(whole, list):
+        return None
+    body = data.lstrip()[1:]
+    first = len(data) - len(body) + len(body) - len(body.lstrip())
+    line_start = data.rfind(b"\n", 0, first) + 1
+    indent = data[line_start:first]
+    if indent.strip() or data[first : first + 1] != b"{":
+        return None
+    starts = [first, *(m.end() - 1 for m in re.compile(rb"\n" + re.escape(indent) + rb"\{").finditer(data, first + 1))]
+    if len(starts) != len(whole):
+        return None
+    lines = np.searchsorted(np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n")), starts) + 1
+    return [(int(line), record) for line, record in zip(lines, whole, strict=True)]
+
+
 def read_tmdb(path: Path, problems: ProblemLog, max_actors: int = 5) -> tuple[list[dict[str, Any]], str]:
     """Flattened TMDB records with an ``asin`` and the file's SHA-256.
 
     The first record wins for a repeated ``asin``. Files are read line by line
-    (JSONL, or an array with one record per line, as DistillRecDial ships it)
-    so problems name real line numbers; a file that only parses whole (a
-    pretty-printed array) is read whole and problems name record numbers.
+    (JSONL, or an array with one record per line, as DistillRecDial ships it);
+    when that finds problems in a file that is a JSON array, the array is read
+    element by element instead (a pretty-printed array, or one with a broken
+    record), so a bad record costs only itself. Problems name real line numbers.
     """
     line_problems = ProblemLog()
     entries, sha256 = _line_records(path, line_problems)
-    label = path.name
     if line_problems:
-        try:
-            whole = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError:
-            whole = None
-        if isinstance(whole, list):
-            entries, label, line_problems = list(enumerate(whole, start=1)), f"{path.name} (record)", ProblemLog()
-    problems.extend(line_problems.records)
+        data = read_source_bytes(path)
+        if data.lstrip().startswith(b"["):
+            line_problems = ProblemLog()
+            entries = _whole_array(data) or _array_records(data, path.name, line_problems)
+    problems.extend(line_problems)
+    label = path.name
     flat: list[dict[str, Any]] = []
     seen: set[str] = set()
     for position, record in entries:
@@ -158,10 +255,13 @@ def read_tmdb(path: Path, problems: ProblemLog, max_actors: int = 5) -> tuple[li
         facts = flatten_tmdb(record, max_actors)
         if facts["item_id"] is None:
             problems.add(Problem(label, position, "missing_field", "asin"))
-        elif facts["item_id"] in seen:
+            continue
+        if facts["item_id"] in seen:
             problems.add(Problem(label, position, "duplicate_record", "asin", detail=facts["item_id"]))
-        else:
-            seen.add(facts["item_id"])
-            facts["line"] = position
-            flat.append(facts)
+            continue
+        if record.get("id") is not None and facts["tmdb_id"] is None:
+            problems.add(Problem(label, position, "bad_value", "id", detail=repr(record["id"])[:40]))
+        seen.add(facts["item_id"])
+        facts["line"] = position
+        flat.append(facts)
     return flat, sha256

@@ -19,10 +19,10 @@ the i-th presentation must be slate i:
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from generation.dialogue_parser import ASSISTANT, ParsedDialogue, item_ids, parse_dialogue
+from generation.records import dialogue_id, raw_record, turn_dicts
 
 
 def check_walk_dialogue(parsed: ParsedDialogue, walk: dict[str, Any]) -> ParsedDialogue:
@@ -73,27 +73,23 @@ def check_walk_dialogue(parsed: ParsedDialogue, walk: dict[str, Any]) -> ParsedD
 
 def walk_dialogue_id(user_id: str, persona: str, generator: dict[str, Any]) -> str:
     """Stable id of a walk dialogue: user, persona and generator, kept apart from the plain dialogue's id."""
-    who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
-    return hashlib.sha256(f"walk\x1f{user_id}\x1f{persona}\x1f{who}".encode()).hexdigest()[:20]
+    return dialogue_id(user_id, persona, generator, kind="walk")
 
 
 def make_walk_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> dict[str, Any]:
     """A raw walk record: the raw schema plus the walk (start, slates, edges), validated against it."""
     walk = prompt["walk"]
     parsed = check_walk_dialogue(parse_dialogue(response), walk)
-    return {
-        "dialogue_id": key,
-        "user_id": prompt["user_id"],
-        "persona": prompt["persona"],
-        "target_item": prompt["target_item"],
-        "start_item": walk["start_item"],
-        "history": prompt["history"],
-        "slates": walk["slates"],
-        "edges": walk["edges"],
-        "prompt": prompt["prompt"],
-        "response": response,
-        "generator": generator,
-        "turns": [{"role": t.role, "content": t.content} for t in parsed.turns],
-        "valid": parsed.valid,
-        "problems": parsed.problems,
-    }
+    record = raw_record(
+        key=key,
+        user_id=prompt["user_id"],
+        persona=prompt["persona"],
+        target_item=prompt["target_item"],
+        history=prompt["history"],
+        prompt=prompt["prompt"],
+        response=response,
+        generator=generator,
+        turns=turn_dicts(parsed),
+        problems=parsed.problems,
+    )
+    return {**record, "start_item": walk["start_item"], "slates": walk["slates"], "edges": walk["edges"]}

@@ -29,12 +29,9 @@ from generation.walks import UserStart, WalkOptions, sample_walks
 from pipeline.atomic import atomic_path, write_bytes
 from pipeline.console import note, progress, warn
 from pipeline.errors import StageError
+from pipeline.layout import WALK_GRAPH_FILE as GRAPH_FILE
+from pipeline.layout import WALK_PROMPTS_FILE, WALKS_DIR, WALKS_FILE
 from pipeline.manifest import read_manifest, record_stage, sha256_file
-
-WALKS_DIR = "walks"
-WALKS_FILE = "walks.jsonl"
-WALK_PROMPTS_FILE = "prompts.jsonl"
-GRAPH_FILE = "graph.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ with file, line and field, counted by reason, and the run goes on.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,22 +34,48 @@ class Problem:
 
 
 class ProblemLog:
-    """Collects problems; keeps counts per reason and every record for the log file."""
+    """Collects problems; keeps counts per reason and every listed record for the log file.
+
+    A problem added with ``listed=False`` is only counted: for notes that may
+    concern every line of a dump (a timestamp converted from seconds), where a
+    few listed examples say enough.
+    """
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.records: list[Problem] = []
 
-    def add(self, problem: Problem) -> None:
+    def add(self, problem: Problem, listed: bool = True) -> None:
         self.counts[problem.reason] += 1
-        self.records.append(problem)
+        if listed:
+            self.records.append(problem)
 
-    def extend(self, problems: list[Problem]) -> None:
+    def extend(self, problems: ProblemLog | Iterable[Problem]) -> None:
+        if isinstance(problems, ProblemLog):
+            self.counts.update(problems.counts)
+            self.records.extend(problems.records)
+            return
         for problem in problems:
             self.add(problem)
 
     def __len__(self) -> int:
-        return len(self.records)
+        return sum(self.counts.values())
+
+    def unlisted(self) -> dict[str, int]:
+        """Counts of the problems that were counted but not listed, per reason."""
+        listed = Counter(p.reason for p in self.records)
+        return {reason: n - listed[reason] for reason, n in sorted(self.counts.items()) if n > listed[reason]}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"problems": [asdict(p) for p in self.records], "unlisted": self.unlisted()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProblemLog:
+        log = cls()
+        for problem in data.get("problems", []):
+            log.add(Problem(**problem))
+        log.counts.update(data.get("unlisted", {}))
+        return log
 
     def summary(self, examples: int = 5) -> dict[str, Any]:
         """Counts per reason and the first few examples of each, for the manifest."""
@@ -59,8 +86,22 @@ class ProblemLog:
                 bucket.append(str(problem))
         return {"counts": dict(sorted(self.counts.items())), "examples": shown}
 
+    def brief(self, examples: int = 3) -> str:
+        """One line for a stage's summary: how many, and the first few (file:line: reason)."""
+        return describe(self.summary(examples), examples)
+
     def write_jsonl(self, path: Path) -> None:
-        """Every problem, one JSON object per line, written atomically."""
+        """Every listed problem, one JSON object per line, written atomically."""
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             for problem in self.records:
                 handle.write(orjson.dumps(asdict(problem)) + b"\n")
+
+
+def describe(summary: dict[str, Any], examples: int = 3) -> str:
+    """A :meth:`ProblemLog.summary` (as stored in the manifest) as one line: how many, and the first few."""
+    total = sum(summary["counts"].values())
+    if not total:
+        return "none"
+    shown = [example for listed in summary["examples"].values() for example in listed][:examples]
+    more = f"; {total - len(shown):,} more" if total > len(shown) else ""
+    return f"{total:,} ({'; '.join(shown)}{more})"

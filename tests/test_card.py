@@ -21,8 +21,8 @@ from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
 from builder.features import FEATURES, OPTIONAL_CONFIGS
-from generation.generate import dialogue_id
 from generation.raw_store import MERGED_NAME, read_records
+from generation.records import dialogue_id
 from pipeline.cli import main
 
 LOCAL_MODEL = "/tmp/some-builder/runs/demo/tiny-llama"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from generation.rationale_format import errors
+from generation.dialogue_parser import errors
 from generation.rationale_store import load_rationales
 from generation.rationales import run_rationales
 from pipeline.cli import build_parser

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
+from generation.collaborative import cosine_item_similarity
 from generation.generate import run_generation
 from generation.raw_store import MERGED_NAME, read_records
 from generation.select_seeds import SELECTION_FILE, SelectConfig, select
@@ -152,8 +153,6 @@ def test_generate_covers_exactly_the_selection_even_when_resumed(sample_run, tmp
 
 
 def test_item_knn_neighbourhood_keeps_each_items_most_similar():
-    from evaluation.methods import cosine_item_similarity
-
     # Item 0 co-occurs with items 1 (3 users), 2 (2 users) and 3 (1 user).
     x = sp.csr_matrix([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]], dtype=float)
     full = cosine_item_similarity(x).toarray()

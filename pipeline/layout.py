@@ -1,0 +1,133 @@
+"""The run folder: the one place that names its files.
+
+Every stage reads and writes one folder, ``RUN/``. The names below, and :class:`RunLayout`'s paths built from
+them, are the only spelling of that layout in the code; a stage asks for ``RunLayout(run).prompts`` rather than
+joining ``"prompts.jsonl"`` itself, so moving a file is a change here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST_FILE = "manifest.json"
+ITEMS_FILE = "items.parquet"
+INTERACTIONS_FILE = "interactions.parquet"
+PROMPTS_FILE = "prompts.jsonl"
+PREPARE_PROBLEMS_FILE = "problems.prepare.jsonl"
+SELECTION_FILE = "selection.jsonl"
+RAW_DIR = "raw"
+WALKS_DIR = "walks"  # RUN/walks/ (walk records and prompts) and RUN/raw/walks/<role>/ (walk dialogues)
+MERGED_FILE = "dialogues.jsonl"
+GENERATOR_FILE = "generator.json"
+DISTILL_DIR = "distill"
+DISTILL_RATIONALES_DIR = "distill_rationales"
+STUDENT_DIR = "student"
+BUILD_DIR = "build"
+PLAN_FILE = "plan.jsonl"
+HUB_DIR = "hub"
+REPORT_DIR = "report"
+CRSLAB_DIR = "crslab"
+EVAL_DIR = "eval"
+EVAL_RESULTS_FILE = "results.json"
+RATIONALES_DIR = "rationales"
+RATIONALES_FILE = "rationales.jsonl"
+WALKS_FILE = "walks.jsonl"
+WALK_PROMPTS_FILE = "prompts.jsonl"
+WALK_GRAPH_FILE = "graph.json"
+CACHE_DIR = ".cache"
+LOCKS_DIR = ".locks"
+
+#: What `generate --prompts` can write: plain dialogues or walk dialogues.
+PROMPT_KINDS = ("dialogues", "walks")
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """Paths of one run folder's artefacts."""
+
+    root: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST_FILE
+
+    @property
+    def items(self) -> Path:
+        return self.root / ITEMS_FILE
+
+    @property
+    def interactions(self) -> Path:
+        return self.root / INTERACTIONS_FILE
+
+    @property
+    def prompts(self) -> Path:
+        return self.root / PROMPTS_FILE
+
+    @property
+    def prepare_problems(self) -> Path:
+        return self.root / PREPARE_PROBLEMS_FILE
+
+    @property
+    def selection(self) -> Path:
+        return self.root / SELECTION_FILE
+
+    def raw_dir(self, role: str, kind: str = "dialogues") -> Path:
+        """``raw/<role>/`` for dialogues, ``raw/walks/<role>/`` for walk dialogues."""
+        return self.root / RAW_DIR / role if kind == "dialogues" else self.root / RAW_DIR / WALKS_DIR / role
+
+    def raw_dialogues(self, role: str, kind: str = "dialogues") -> Path:
+        """The merged raw records of one role: what `distill`, `build` and `report` read."""
+        return self.raw_dir(role, kind) / MERGED_FILE
+
+    @property
+    def distill(self) -> Path:
+        return self.root / DISTILL_DIR
+
+    @property
+    def distill_rationales(self) -> Path:
+        return self.root / DISTILL_RATIONALES_DIR
+
+    @property
+    def student(self) -> Path:
+        return self.root / STUDENT_DIR
+
+    @property
+    def plan(self) -> Path:
+        return self.root / BUILD_DIR / PLAN_FILE
+
+    @property
+    def hub(self) -> Path:
+        return self.root / HUB_DIR
+
+    @property
+    def report(self) -> Path:
+        return self.root / REPORT_DIR
+
+    @property
+    def crslab(self) -> Path:
+        return self.root / CRSLAB_DIR
+
+    @property
+    def eval(self) -> Path:
+        return self.root / EVAL_DIR
+
+    @property
+    def eval_results(self) -> Path:
+        return self.root / EVAL_DIR / EVAL_RESULTS_FILE
+
+    @property
+    def rationales(self) -> Path:
+        return self.root / RATIONALES_DIR
+
+    @property
+    def walks(self) -> Path:
+        return self.root / WALKS_DIR
+
+    def cache(self, stage: str) -> Path:
+        """A stage's private cache (``.cache/<stage>/``): safe to delete, rebuilt on the next run."""
+        return self.root / CACHE_DIR / stage
+
+    @property
+    def locks(self) -> Path:
+        return self.root / LOCKS_DIR

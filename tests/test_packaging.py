@@ -1,0 +1,52 @@
+"""`pip install .` in a fresh virtual environment gives a `distillrecdial` whose every stage answers `--help`.
+
+Slow (it installs the base dependencies from the package index into a new venv), so marked; CI runs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import build_parser
+from tests.conftest import ROOT
+
+
+@pytest.mark.slow
+def test_a_plain_install_gives_a_working_cli_for_every_stage(tmp_path: Path):
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    # A copy of the sources, so the build leaves nothing in the checkout.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "build", "*.egg-info"))
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-input", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    command = env_dir / "bin" / "distillrecdial"
+    top = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=120)
+    assert top.returncode == 0, top.stderr[-3000:]
+    stages = build_parser()._subparsers._group_actions[0].choices
+    for stage in stages:
+        result = subprocess.run([str(command), stage, "--help"], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (stage, result.stderr[-2000:])
+        assert "--quiet" in result.stdout, stage
+    # The installed code is the package's, not this checkout's: run from elsewhere.
+    where = subprocess.run(
+        [str(python), "-c", "import pipeline.cli, sys; print(pipeline.cli.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert where.returncode == 0 and str(env_dir) in where.stdout, where
+    assert sys.prefix != str(env_dir)
