@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from generation import ray_executor
 from generation.backends import BACKENDS, Backend, ModelSpec, Sampling, make_backend
 from generation.dialogue_parser import check_dialogue, parse_dialogue
 from generation.prepare import PROMPTS_FILE
@@ -82,6 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(tensor_parallel_size=4, max_model_len=8192, enforce_eager=true, dtype=bfloat16); openai: base_url, "
         "api_key_env, concurrency, timeout, max_retries, backoff; transformers: dtype, device_map",
     )
+    ray_executor.add_arguments(parser)
 
 
 def parse_backend_args(pairs: list[str]) -> dict[str, Any]:
@@ -243,7 +245,20 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     written, valid, retries = 0, 0, 0
     failures: Counter[str] = Counter()
     problems: Counter[str] = Counter()
-    if todo:
+    executor: dict[str, Any] = {"name": getattr(args, "executor", "local")}
+    if todo and executor["name"] == "ray":
+        job = ray_executor.RayJob(backend_name, spec, sampling, generator, walk_mode)
+        outcome = ray_executor.generate_on_ray(
+            args, job, todo, ids, shard_path, on_start=lambda: record_generator(role_dir, generator)
+        )
+        written, valid, failures, problems, executor = (
+            outcome.written,
+            outcome.valid,
+            outcome.failures,
+            outcome.problems,
+            outcome.executor,
+        )
+    elif todo:
         backend = load_backend(backend_name, spec)
         record_generator(role_dir, generator)
         try:
@@ -275,6 +290,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         "backend": backend_name,
         "generator": {k: v for k, v in generator.items() if k != "versions"},
         "shard": [args.shard_index, args.num_shards],
+        "executor": executor,
         "selection": None if selected is None else {"file": SELECTION_FILE, "prompts": len(selected)},
         "prompts": len(mine),
         "already_done": len(mine) - len(todo),
@@ -325,6 +341,9 @@ def run(args: argparse.Namespace) -> int:
         line += "; problems: " + ", ".join(f"{k} {n}" for k, n in entry["problems"].items())
     if entry["merged"] is not None:
         line += f"; {entry['merged']:,} dialogues in {entry['folder']}/{MERGED_NAME}"
+    if entry["executor"].get("cluster"):
+        size = entry["executor"]["cluster"]
+        line += f"; on Ray ({entry['executor']['replicas']} replicas, {size['cpus']} CPUs, {size['gpus']} GPUs)"
     print(line)
     if failed and not entry["written"]:
         print(f"distillrecdial generate: error: every one of {failed:,} prompts failed", file=sys.stderr)

@@ -132,3 +132,80 @@ def test_kg_triples(items):
         ("year", "1995"),
     } <= toy
     assert kg_triples([{"item_id": "X", "title": "t", "year": None, "genres": [], "collection": None}]) == []
+
+
+# Turns that stress what the two matchers could disagree on: case, punctuation, accents and folding,
+# contractions spaCy splits inside a word, longest and overlapping matches, years, common words at the start
+# of sentences and lines, after abbreviations and quotes, genres before film nouns, whitespace of every kind.
+HAND_MADE_TURNS = [
+    "Directed by Francis Ford Coppola and starring Tom Hanks, a space ranger story with Tom Hanks again.",
+    "Toy Story 2 is better than Toy Story. I loved the godfather part ii; then Back to the Future Part III!",
+    "a TOM HANKS marathon: tom hanksy is not an actor, inceptional is not a word, but inception is a film",
+    "Spider-Man: Into the Spider-Verse / spider man into the spider verse / Spiderman Into the Spiderverse",
+    "ET the Extra-Terrestrial, E.T. the Extra-Terrestrial and E.T.: Amelie, Amélie, AMÉLIE, Schindlers List",
+    "Monsters, Inc. or Monsters Inc or monsters-inc? Godzilla (1954) is the original, Godzilla (2014) not.",
+    "I love this, and love is all you need. I can't stand the heat, so I stay home alone. What's your name?",
+    "Have you seen Heat? Or Up, or Home Alone, or Your Name? Heat is on. Up we go!",
+    "There was so much drama at work, my family says. I want a drama movie or family films; I like Drama.",
+    'He said "Heat" was great.\nHeat again\n\n  Up next:\tUp,  (Heat) — Heat… "Up" – Dr. Heat, U.S. Heat',
+    "Don't you think Heat's better? I'd watch Up's sequel; gonna see Home Alone, cannot miss Your Name.",
+    "comedy films, COMEDY movie, Comedy series and a war picture; War. War movies! war",
+    "Sigourney Weaver in Alien (1979), Aliens and Alien³; the Alien Collection and alien collection",
+    "   leading spaces, trailing tabs\t\t",
+    "",
+    "!!! ... ???",
+    "12 Angry Men, 1917, 2012 and 9 1/2 Weeks; Se7en; Ocean's Eleven & Fast and Furious vs Fast & Furious",
+    "l'amour, naïve café, ﬁlm (ligature), Ｆｕｌｌｗｉｄｔｈ Heat, ｈｅａｔ",
+    # one case each, so a wrong answer on one cannot hide behind another mention in the same turn
+    "and then\nHeat was on",
+    "and then  Heat was on",
+    "and then\u00a0Heat was on",
+    "we saw U.S. Heat",
+    "wow!! (Heat) rocks",
+    "I'd say... Heat",
+    "a co-Heat thing",
+    "see Dr.Heat now",
+    "Heat",
+    '"Heat"',
+    "it's great. heat",
+]
+
+
+def test_aho_corasick_linker_equals_the_phrase_matcher_one(items, linker):
+    from builder.entity_linking import PhraseMatcherLinker
+
+    reference = PhraseMatcherLinker.from_items(items)
+    # Every movie title as written, lowercased, upper-cased and mid-sentence, as extra turns.
+    titles = [item["title"] for item in items if item.get("title")]
+    turns = HAND_MADE_TURNS + [f"Have you seen {t}? {t.lower()}, {t.upper()}. {t}" for t in titles]
+    expected = reference.link_many(turns)
+    assert sum(len(e.movies) + len(e.entities) for e in expected) > 150  # the turns do link things
+    assert linker.link_many(turns) == expected
+    assert [linker.words(t) for t in turns] == [e.words for e in expected]
+    # one at a time (cold chunks) and in one batch (warm) give the same
+    fresh = EntityLinker.from_items(items)
+    assert [fresh.link_many([t])[0] for t in turns] == expected
+
+
+def test_plain_chunks_skip_spacy_with_spacys_own_tokens(linker):
+    from wordfreq import top_n_list
+
+    from builder.entity_linking import _PLAIN, _plain_chunk
+
+    words = [w for w in top_n_list("en", 3000) if w.isascii()] + ["Mr", "Dr", "St", "A", "I", "cannot", "gonna"]
+    checked = 0
+    for word in words:
+        for form in (word, word.capitalize(), word.upper()):
+            for mark in ("", ",", ".", "!", "?"):
+                plain = _PLAIN.fullmatch(form + mark)
+                if plain and form + mark not in linker._special and plain[1] not in linker._special:
+                    assert _plain_chunk(plain[1], plain[2] or "") == linker._chunk(list(linker.nlp(form + mark)))
+                    checked += 1
+    assert checked > 20_000
+
+
+def test_chunk_cache_overflow_keeps_links(items):
+    small = EntityLinker.from_items(items)
+    small.chunk_cache = 8
+    reference = EntityLinker.from_items(items)
+    assert small.link_many(HAND_MADE_TURNS) == reference.link_many(HAND_MADE_TURNS)
