@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from generation.backends import generation_problems
 from generation.dialogue_parser import ASSISTANT, ParsedDialogue, item_ids, parse_dialogue
 
 
@@ -80,7 +81,7 @@ def walk_dialogue_id(user_id: str, persona: str, generator: dict[str, Any]) -> s
 def make_walk_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> dict[str, Any]:
     """A raw walk record: the raw schema plus the walk (start, slates, edges), validated against it."""
     walk = prompt["walk"]
-    parsed = check_walk_dialogue(parse_dialogue(response), walk)
+    parsed = check_walk_dialogue(parse_dialogue(response, generation_problems(response)), walk)
     return {
         "dialogue_id": key,
         "user_id": prompt["user_id"],
@@ -91,7 +92,7 @@ def make_walk_record(prompt: dict[str, Any], response: str, generator: dict[str,
         "slates": walk["slates"],
         "edges": walk["edges"],
         "prompt": prompt["prompt"],
-        "response": response,
+        "response": str(response),
         "generator": generator,
         "turns": [{"role": t.role, "content": t.content} for t in parsed.turns],
         "valid": parsed.valid,

@@ -4,6 +4,11 @@
 ``transformers`` (local ``generate``) and ``template`` (a rule-based writer,
 no model) are interchangeable for the `generate` stage. Heavy libraries are
 imported only by the backend that needs them.
+
+Each text comes back as a :class:`Completion`: a ``str`` that also says why
+generation stopped (``finish_reason``: ``stop`` at end of turn, ``length`` at
+the token limit), so callers that only want text need no change, and
+`generate` can mark a dialogue cut by ``max_new_tokens`` as ``truncated``.
 """
 
 from __future__ import annotations
@@ -12,7 +17,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from generation.dialogue_parser import TRUNCATED
+
 BACKENDS = ("vllm", "openai", "transformers", "template")
+
+#: Why generation stopped: the model ended its turn (or hit a stop string), or it ran into the token limit.
+STOP, LENGTH = "stop", "length"
+
+
+class Completion(str):
+    """A generated text that remembers why generation stopped (``stop``, ``length``, or what the engine said)."""
+
+    finish_reason: str
+
+    def __new__(cls, text: str, finish_reason: str = STOP) -> Completion:
+        completion = super().__new__(cls, text)
+        completion.finish_reason = finish_reason
+        return completion
+
+
+def finish_reason(text: str) -> str:
+    """``text``'s finish reason; a plain string (a backend that does not know) counts as a normal stop."""
+    return getattr(text, "finish_reason", STOP)
+
+
+def generation_problems(text: str) -> list[str]:
+    """What the backend said about a response beyond its text: ``truncated`` when it hit the token limit."""
+    return [TRUNCATED] if finish_reason(text) == LENGTH else []
 
 
 @dataclass(frozen=True)
@@ -45,7 +76,7 @@ class Backend(Protocol):
     spec: ModelSpec
 
     def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
-        """One response text per prompt record, or the exception that prompt raised."""
+        """One response per prompt record (a :class:`Completion`), or the exception that prompt raised."""
         ...
 
     def close(self) -> None: ...
