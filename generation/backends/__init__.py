@@ -14,7 +14,7 @@ the token limit), so callers that only want text need no change, and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from generation.dialogue_parser import TRUNCATED
@@ -99,7 +99,16 @@ def isolate_failures(
 
 
 def make_backend(name: str, spec: ModelSpec) -> Backend:
-    """Instantiate backend ``name`` (imports its library only now)."""
+    """Instantiate backend ``name`` (imports its library only now).
+
+    A known local model alias (``smollm2-135m-instruct``) is loaded from its materialised folder; callers keep
+    the alias in their provenance, so ids do not depend on where the cache is. For ``openai`` the alias is the
+    served model name and is sent as is.
+    """
+    if name in ("vllm", "transformers"):
+        from generation.models import resolve_model
+
+        spec = replace(spec, model=resolve_model(spec.model))
     if name == "template":
         from generation.backends.template import TemplateBackend
 
