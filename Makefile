@@ -69,6 +69,7 @@ bench: setup
 	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_rationales.py --reviews 1000000
 	$(BIN)/python benchmarks/bench_walks.py --items 200000 --users 100000
+	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_student.py --steps 10 --held-out 12
 
 clean:
 	rm -rf runs .pytest_cache
