@@ -75,6 +75,15 @@ def test_the_folder_is_a_complete_hf_cache_snapshot(smollm2):
     assert tokenizer.chat_template == SMOLLM2_CHAT_TEMPLATE
 
 
+def test_models_command_reports_and_prints_the_folder(smollm2, capsys):
+    from pipeline.cli import main
+
+    assert main(["models", "--cache-dir", str(repo_folder(ALIAS).parent)]) == 0
+    assert "1 ready (0 converted now, 1 already there)" in capsys.readouterr().out
+    assert main(["models", "--print-path"]) == 0
+    assert capsys.readouterr().out == f"{smollm2}\n"
+
+
 def test_an_unmaterialised_alias_is_a_one_line_error(tmp_path):
     with pytest.raises(StageError, match="run `distillrecdial models`"):
         resolve_model(ALIAS, tmp_path)
