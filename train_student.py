@@ -196,6 +196,11 @@ def main(script_args: StudentArguments, training_args: SFTConfig, model_args: Mo
     """Train, save the adapter (and optionally the merged model) with a model card; return the trainer."""
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
+    from generation.models import resolve_model
+
+    # A known local alias (smollm2-135m-instruct) loads from its materialised folder; the card keeps the alias.
+    # Resolved first, so a model that was never materialised fails before any data is read.
+    model = resolve_model(model_args.model_name_or_path)
     training_args.model_init_kwargs = {
         "revision": model_args.model_revision,
         "attn_implementation": model_args.attn_implementation,
@@ -206,7 +211,7 @@ def main(script_args: StudentArguments, training_args: SFTConfig, model_args: Mo
     dataset = load_sft_dataset(script_args.dataset_name, script_args.dataset_config, script_args.dataset_streaming)
     eval_split = script_args.dataset_test_split if script_args.dataset_test_split in dataset else "validation"
     trainer = SFTTrainer(
-        model=model_args.model_name_or_path,
+        model=model,
         args=training_args,
         train_dataset=dataset[script_args.dataset_train_split],
         eval_dataset=dataset[eval_split] if training_args.eval_strategy != "no" and eval_split in dataset else None,
@@ -247,4 +252,9 @@ if __name__ == "__main__":
     script_args, training_args, model_args = make_parser().parse_args_and_config()
     if script_args.dataset_name is None:
         sys.exit("train_student.py: error: --dataset_name is required (e.g. RUN/distill)")
-    main(script_args, training_args, model_args)
+    from pipeline.errors import StageError
+
+    try:
+        main(script_args, training_args, model_args)
+    except StageError as err:  # e.g. a model alias that was never materialised: one line, not a traceback
+        sys.exit(f"train_student.py: error: {err}")

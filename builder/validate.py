@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generation.dialogue_parser import ParsedDialogue, check_dialogue, item_ids, parse_dialogue
+from generation.dialogue_parser import ParsedDialogue, carried_problems, check_dialogue, item_ids, parse_dialogue
 from generation.title_tags import Candidate, find_titles
 
 COLD_START = ("cold_start_browser", "cold_start_task")
@@ -21,7 +21,11 @@ def validate_record(
     """The record's dialogue parsed and checked; ``problems`` lists every reason it is not valid."""
     shown = set(item_ids(record["prompt"][-1]["content"]))
     parsed = check_dialogue(
-        parse_dialogue(record["response"]), record["target_item"], shown, min_turns=min_turns, max_turns=max_turns
+        parse_dialogue(record["response"], carried_problems(record.get("problems", []))),
+        record["target_item"],
+        shown,
+        min_turns=min_turns,
+        max_turns=max_turns,
     )
     problems = list(parsed.problems)
     cited = {i for turn in parsed.turns for i in item_ids(turn.content)}

@@ -14,7 +14,7 @@ from typing import Any
 
 from builder.features import FEATURES
 from builder.splits import assign_splits
-from generation.dialogue_parser import errors, parse_dialogue
+from generation.dialogue_parser import carried_problems, errors, parse_dialogue
 from generation.raw_store import read_records
 from generation.walk_check import check_walk_dialogue
 from pipeline.layout import RunLayout
@@ -25,7 +25,7 @@ GENERATOR_KEYS = ("model", "revision", "adapter", "backend", "role", "temperatur
 def walk_row(record: dict[str, Any], catalog: set[str]) -> dict[str, Any]:
     """One `walks` row from a raw walk record: the walk, the parsed turns and every problem found."""
     walk = {key: record[key] for key in ("start_item", "target_item", "slates")}
-    parsed = check_walk_dialogue(parse_dialogue(record["response"]), walk)
+    parsed = check_walk_dialogue(parse_dialogue(record["response"], carried_problems(record["problems"])), walk)
     problems = list(parsed.problems)
     walk_items = {record["start_item"], *(item for slate in record["slates"] for item in slate)}
     problems += [f"not_in_catalog:{item}" for item in sorted(walk_items - catalog)]

@@ -46,7 +46,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "turns.content": "The turn's text, movies as `<id_ASIN>` tags.",
         "valid": "Whether the dialogue passed every check (it is then in `sft` and `crslab`).",
         "problems": "Why it is not valid (empty when valid), e.g. `target_not_recommended`, "
-        "`unknown_item:B0...`; `fixed:` entries are repairs that were made.",
+        "`unknown_item:B0...`, `truncated` (the generator hit its token limit); `fixed:` entries are repairs "
+        "that were made.",
     },
     "sft": {
         "messages": "The dialogue as a TRL conversational example: a `system` message, then alternating `user` "

@@ -21,7 +21,13 @@ with ``fixed:`` and keep the dialogue valid; anything else is an error:
 ``no_turns``               no turn at all
 ``starts_with_assistant``  the recommender speaks first
 ``empty_turn``             a marker with no text (the empty turn is dropped)
+``truncated``              generation hit the token limit (``max_new_tokens``)
 =========================  ====================================================
+
+``truncated`` is not read from the text but from the backend's finish reason
+(``length``): a cut dialogue can still look well formed, and its last turn is
+half a sentence. Later stages that re-parse a stored response carry it over
+from the record's ``problems`` (:func:`carried_problems`).
 
 :func:`check_dialogue` adds the checks that need the prompt's context:
 ``too_few_turns``, ``too_many_turns``, ``no_assistant_turn``,
@@ -41,8 +47,10 @@ from dataclasses import dataclass, field
 __all__ = [
     "FIXED_PREFIX",
     "TAG",
+    "TRUNCATED",
     "ParsedDialogue",
     "Turn",
+    "carried_problems",
     "check_dialogue",
     "errors",
     "item_ids",
@@ -60,6 +68,12 @@ def errors(problems: list[str]) -> list[str]:
     """The problems that were not repaired: why a dialogue (or any record with ``problems``) is invalid."""
     return [p for p in problems if not p.startswith(FIXED_PREFIX)]
 
+
+#: The generator stopped at its token limit: the dialogue was cut off, so it is invalid however it parses.
+TRUNCATED = "truncated"
+
+#: Problems known only at generation time (not from the text): re-parsing a stored response must keep them.
+GENERATION_PROBLEMS = (TRUNCATED,)
 
 USER = "user"
 ASSISTANT = "assistant"
@@ -256,9 +270,18 @@ def _join(lines: list[str]) -> str:
     return "\n".join(out).strip()
 
 
-def parse_dialogue(text: str) -> ParsedDialogue:
-    """Parse a generator's response into alternating-ish turns, repairing and reporting deviations."""
-    problems = _Problems()
+def carried_problems(problems: list[str]) -> list[str]:
+    """The generation-time problems among a stored record's ``problems``, to pass on when re-parsing it."""
+    return [p for p in problems if p in GENERATION_PROBLEMS]
+
+
+def parse_dialogue(text: str, carried: list[str] | tuple[str, ...] = ()) -> ParsedDialogue:
+    """Parse a generator's response into alternating-ish turns, repairing and reporting deviations.
+
+    ``carried`` are problems already known about the response before reading it (``truncated``); they come
+    first in ``problems``.
+    """
+    problems = _Problems(list(carried))
     lines = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     scans = [_scan_line(line) for line in lines]
     marker_lines = [i for i, scan in enumerate(scans) if scan.starts]

@@ -21,7 +21,14 @@ from typing import Any
 import orjson
 import polars as pl
 
-from generation.dialogue_parser import ParsedDialogue, Turn, check_dialogue, item_ids, parse_dialogue
+from generation.dialogue_parser import (
+    ParsedDialogue,
+    Turn,
+    carried_problems,
+    check_dialogue,
+    item_ids,
+    parse_dialogue,
+)
 from generation.generate import ROLES
 from generation.personas import PERSONAS
 from generation.prepare import ITEMS_FILE
@@ -67,7 +74,7 @@ def distill_record(
     record: dict[str, Any], catalog: dict[str, Candidate], min_turns: int, max_turns: int
 ) -> tuple[dict[str, Any] | None, list[str], int]:
     """One raw record → (SFT example or ``None``, the errors that dropped it, titles mapped to tags)."""
-    parsed = parse_dialogue(record["response"])
+    parsed = parse_dialogue(record["response"], carried_problems(record.get("problems", [])))
     candidates = [
         catalog[i] for i in (record["target_item"], *(h["item_id"] for h in record["history"])) if i in catalog
     ]

@@ -19,7 +19,15 @@ from typing import Any
 import orjson
 
 from generation import ray_executor
-from generation.backends import BACKENDS, Backend, ModelSpec, Sampling, make_backend
+from generation.backends import (
+    BACKENDS,
+    Backend,
+    ModelSpec,
+    Sampling,
+    finish_reason,
+    generation_problems,
+    make_backend,
+)
 from generation.dialogue_parser import check_dialogue, parse_dialogue
 from generation.prepare import PROMPTS_FILE
 from generation.raw_store import (
@@ -118,8 +126,10 @@ def known_items(prompt: dict[str, Any]) -> set[str]:
 
 
 def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> RawRecord:
-    """A raw record (DESIGN's ``raw`` schema) from a prompt and the model's text."""
-    parsed = check_dialogue(parse_dialogue(response), prompt["target_item"], known_items(prompt))
+    """A raw record (DESIGN's ``raw`` schema) from a prompt and the model's text (a backend ``Completion``)."""
+    parsed = check_dialogue(
+        parse_dialogue(response, generation_problems(response)), prompt["target_item"], known_items(prompt)
+    )
     return raw_record(
         key=key,
         user_id=prompt["user_id"],
@@ -127,7 +137,7 @@ def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any]
         target_item=prompt["target_item"],
         history=prompt["history"],
         prompt=prompt["prompt"],
-        response=response,
+        response=str(response),
         generator=generator,
         turns=turn_dicts(parsed),
         problems=parsed.problems,
@@ -245,6 +255,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     written, valid, retries = 0, 0, 0
     failures: Counter[str] = Counter()
     problems: Counter[str] = Counter()
+    finishes: Counter[str] = Counter()  # why generation stopped (stop / length), for the manifest
     executor: dict[str, Any] = {"name": getattr(args, "executor", "local")}
     if todo and executor["name"] == "ray":
         job = ray_executor.RayJob(backend_name, spec, sampling, generator, walk_mode)
@@ -273,6 +284,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
                         if isinstance(result, Exception):
                             failures[type(result).__name__] += 1
                             continue
+                        finishes[finish_reason(result)] += 1
                         record = new_record(prompt, result, generator, ids[prompt["prompt_id"]])
                         valid += record["valid"]
                         problems.update(p.split(":")[0] for p in record["problems"])
@@ -298,6 +310,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
         "valid": valid,
         "failed": dict(failures),
         "problems": dict(sorted(problems.items())),
+        "finish_reasons": dict(sorted(finishes.items())),
         "merged": merged.records if merged else None,
         "retries": retries,
         "folder": str(role_dir.relative_to(args.run)),

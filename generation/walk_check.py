@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generation.backends import generation_problems
 from generation.dialogue_parser import ASSISTANT, ParsedDialogue, item_ids, parse_dialogue
 from generation.records import dialogue_id, raw_record, turn_dicts
 
@@ -79,7 +80,7 @@ def walk_dialogue_id(user_id: str, persona: str, generator: dict[str, Any]) -> s
 def make_walk_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> dict[str, Any]:
     """A raw walk record: the raw schema plus the walk (start, slates, edges), validated against it."""
     walk = prompt["walk"]
-    parsed = check_walk_dialogue(parse_dialogue(response), walk)
+    parsed = check_walk_dialogue(parse_dialogue(response, generation_problems(response)), walk)
     record = raw_record(
         key=key,
         user_id=prompt["user_id"],
@@ -87,7 +88,7 @@ def make_walk_record(prompt: dict[str, Any], response: str, generator: dict[str,
         target_item=prompt["target_item"],
         history=prompt["history"],
         prompt=prompt["prompt"],
-        response=response,
+        response=str(response),
         generator=generator,
         turns=turn_dicts(parsed),
         problems=parsed.problems,

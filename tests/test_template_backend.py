@@ -73,3 +73,25 @@ def test_same_seed_same_text_other_seed_other_text(prompts):
 def test_phrasing_varies_across_dialogues(dialogues):
     openings = Counter(text.splitlines()[0] for _, text in dialogues)
     assert len(openings) > len(dialogues) // 3
+
+
+def test_template_dialogues_stop_normally_and_truncated_survives_reparsing(prompts, dialogues):
+    """`truncated` comes from the backend, not the text, so build and distill must carry it over from the record."""
+    from builder.validate import validate_record
+    from generation.backends import Completion, finish_reason
+    from generation.distill import distill_record
+    from generation.generate import make_record
+
+    generator = {"role": "teacher", "backend": "template", "model": "m", "adapter": None}
+    prompt, text = dialogues[0]
+    assert finish_reason(text) == "stop"
+    record = make_record(prompt, text, generator, "k")
+    assert record["valid"] and "truncated" not in record["problems"]
+    assert distill_record(record, {}, 4, 14)[0] is not None
+
+    cut = make_record(prompt, Completion(str(text), "length"), generator, "k")
+    assert not cut["valid"] and cut["problems"] == ["truncated"] and cut["response"] == text
+    assert type(cut["response"]) is str, "the raw record holds plain text"
+    assert "truncated" in validate_record(cut, {}).errors
+    example, errors, _ = distill_record(cut, {}, 4, 14)
+    assert example is None and errors == ["truncated"]

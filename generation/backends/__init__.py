@@ -4,15 +4,46 @@
 ``transformers`` (local ``generate``) and ``template`` (a rule-based writer,
 no model) are interchangeable for the `generate` stage. Heavy libraries are
 imported only by the backend that needs them.
+
+Each text comes back as a :class:`Completion`: a ``str`` that also says why
+generation stopped (``finish_reason``: ``stop`` at end of turn, ``length`` at
+the token limit), so callers that only want text need no change, and
+`generate` can mark a dialogue cut by ``max_new_tokens`` as ``truncated``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
+from generation.dialogue_parser import TRUNCATED
+
 BACKENDS = ("vllm", "openai", "transformers", "template")
+
+#: Why generation stopped: the model ended its turn (or hit a stop string), or it ran into the token limit.
+STOP, LENGTH = "stop", "length"
+
+
+class Completion(str):
+    """A generated text that remembers why generation stopped (``stop``, ``length``, or what the engine said)."""
+
+    finish_reason: str
+
+    def __new__(cls, text: str, finish_reason: str = STOP) -> Completion:
+        completion = super().__new__(cls, text)
+        completion.finish_reason = finish_reason
+        return completion
+
+
+def finish_reason(text: str) -> str:
+    """``text``'s finish reason; a plain string (a backend that does not know) counts as a normal stop."""
+    return getattr(text, "finish_reason", STOP)
+
+
+def generation_problems(text: str) -> list[str]:
+    """What the backend said about a response beyond its text: ``truncated`` when it hit the token limit."""
+    return [TRUNCATED] if finish_reason(text) == LENGTH else []
 
 
 @dataclass(frozen=True)
@@ -45,7 +76,7 @@ class Backend(Protocol):
     spec: ModelSpec
 
     def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
-        """One response text per prompt record, or the exception that prompt raised."""
+        """One response per prompt record (a :class:`Completion`), or the exception that prompt raised."""
         ...
 
     def close(self) -> None: ...
@@ -68,7 +99,16 @@ def isolate_failures(
 
 
 def make_backend(name: str, spec: ModelSpec) -> Backend:
-    """Instantiate backend ``name`` (imports its library only now)."""
+    """Instantiate backend ``name`` (imports its library only now).
+
+    A known local model alias (``smollm2-135m-instruct``) is loaded from its materialised folder; callers keep
+    the alias in their provenance, so ids do not depend on where the cache is. For ``openai`` the alias is the
+    served model name and is sent as is.
+    """
+    if name in ("vllm", "transformers"):
+        from generation.models import resolve_model
+
+        spec = replace(spec, model=resolve_model(spec.model))
     if name == "template":
         from generation.backends.template import TemplateBackend
 

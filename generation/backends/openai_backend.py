@@ -15,7 +15,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from generation.backends import ModelSpec, Sampling
+from generation.backends import STOP, Completion, ModelSpec, Sampling
 from generation.backends.vllm_backend import request_seed
 
 DEFAULTS: dict[str, Any] = {
@@ -65,7 +65,9 @@ class OpenAIBackend:
             max_retries=0,  # retries are ours, so they are counted and bounded the same everywhere
         )
 
-    async def _one(self, client: Any, gate: asyncio.Semaphore, record: dict[str, Any], sampling: Sampling) -> str:
+    async def _one(
+        self, client: Any, gate: asyncio.Semaphore, record: dict[str, Any], sampling: Sampling
+    ) -> Completion:
         openai = self.openai
         retryable = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
         for attempt in range(int(self.options["max_retries"]) + 1):
@@ -79,7 +81,9 @@ class OpenAIBackend:
                         max_tokens=sampling.max_new_tokens,
                         seed=request_seed(sampling.seed, record),
                     )
-                return response.choices[0].message.content or ""
+                choice = response.choices[0]
+                # "stop" or "length" (max_tokens reached); a server that leaves it out is taken as a stop.
+                return Completion(choice.message.content or "", choice.finish_reason or STOP)
             except retryable as err:
                 status = getattr(err, "status_code", None)
                 if status is not None and status != 429 and status < 500:

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from generation.backends import ModelSpec, Sampling
+from generation.backends import STOP, Completion, ModelSpec, Sampling
 from generation.backends.walk_template import write_walk_dialogue
 from generation.prompts import item_tag
 from generation.title_tags import Candidate, recover_tags
@@ -386,7 +386,7 @@ class TemplateBackend:
         for record in prompts:
             try:
                 write = write_walk_dialogue if record.get("kind") == "walk" else write_dialogue
-                results.append(write(record, sampling.seed))
+                results.append(Completion(write(record, sampling.seed), STOP))
             except (KeyError, IndexError, TypeError, ValueError) as err:
                 results.append(err)
         return results

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from generation.backends import ModelSpec, Sampling, isolate_failures
+from generation.backends import STOP, Completion, ModelSpec, Sampling, isolate_failures
 
 #: Engines by settings: a second run in one process (tests, notebooks) reuses the loaded engine.
 _ENGINES: dict[bytes, Any] = {}
@@ -78,14 +78,15 @@ class VLLMBackend:
             seed=request_seed(sampling.seed, record),
         )
 
-    def _chat(self, records: Sequence[dict[str, Any]], sampling: Sampling) -> list[str]:
+    def _chat(self, records: Sequence[dict[str, Any]], sampling: Sampling) -> list[Completion]:
         outputs = self.llm.chat(
             [r["prompt"] for r in records],
             [self._params(r, sampling) for r in records],
             use_tqdm=False,
             lora_request=self.lora,
         )
-        return [out.outputs[0].text for out in outputs]
+        # vLLM says "stop" (end of turn or a stop string) or "length" (max_tokens reached).
+        return [Completion(out.outputs[0].text, out.outputs[0].finish_reason or STOP) for out in outputs]
 
     def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
         return isolate_failures(lambda batch: self._chat(batch, sampling), prompts)
