@@ -14,6 +14,7 @@ from builder.rows import sft_row
 from dataset_card.fields import FIELDS, field_rows
 from dataset_card.provenance import generator_label, rule_based_only
 from dataset_card.report import persona_markdown
+from generation.dialogue_parser import TAG
 
 SPEAKERS = {"user": "Seeker", "assistant": "Recommender"}
 FIGURE_TEXT = {
@@ -94,7 +95,11 @@ def walk_example(rows: list[dict[str, Any]], catalog: dict[str, dict[str, Any]])
             (edge.replace("_", " "), _inline(", ".join(title(i) for i in slate)))
             for edge, slate in zip(row["edges"], row["slates"], strict=False)
         ],
-        "turns": [(SPEAKERS[t["role"]], _inline(t["content"])) for t in row["turns"] if t["role"] in SPEAKERS],
+        "turns": [
+            (SPEAKERS[t["role"]], _inline(TAG.sub(lambda m: title(m[1]), t["content"])))
+            for t in row["turns"]
+            if t["role"] in SPEAKERS
+        ],
     }
 
 

@@ -28,6 +28,12 @@ def persona_name(key: str) -> str:
     return persona.name if persona is not None else key
 
 
+def method_label(results: dict[str, Any], method: str) -> str:
+    """A method's name as a table shows it; a rule-based stand-in for an LLM says so, so no reader takes it for one."""
+    described = ((results.get("provenance") or {}).get("methods") or {}).get(method) or {}
+    return f"{method} (rule-based stand-in, not an LLM)" if described.get("backend") == "template" else method
+
+
 def _cell(stats: dict[str, Any], metric: str, digits: int = 3) -> str:
     value = stats.get(metric)
     if value is None:
@@ -55,7 +61,7 @@ def headline_markdown(results: dict[str, Any]) -> str:
         ]
     for method, groups in recommend.items():
         stats = groups.get("all", {})
-        lines.append(f"| {method} | " + " | ".join(_cell(stats, m) for m in HEADLINE) + " |")
+        lines.append(f"| {method_label(results, method)} | " + " | ".join(_cell(stats, m) for m in HEADLINE) + " |")
     for task, label in (("collaborate", "Collaborate"),):
         part = results.get(task) or {}
         if part:
@@ -144,7 +150,8 @@ def persona_markdown(results: dict[str, Any], metric: str = "recall@10") -> str:
         "|---|" + "---:|" * len(groups),
     ]
     for method, per in recommend.items():
-        lines.append(f"| {method} | " + " | ".join(_cell(per.get(g, {}), metric, 2) for g in groups) + " |")
+        cells = " | ".join(_cell(per.get(g, {}), metric, 2) for g in groups)
+        lines.append(f"| {method_label(results, method)} | {cells} |")
     return "\n".join(lines) + "\n"
 
 

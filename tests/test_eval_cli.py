@@ -156,3 +156,8 @@ def test_rationale_profiles_without_rationales_are_one_line(evaluated, tmp_path,
     args = ["evaluate", "--dataset", str(folder), "--out", str(tmp_path / "e"), "--methods", "bm25_rationales"]
     assert main(args) == 2
     assert "run `distillrecdial rationales` and `build` first" in capsys.readouterr().err
+
+
+def test_the_template_llm_stand_in_is_labelled_in_every_table(evaluated):
+    tables = results_markdown(json.loads((evaluated / "eval" / "results.json").read_text()))
+    assert "| llm (rule-based stand-in, not an LLM) |" in tables and "| llm |" not in tables

@@ -202,6 +202,8 @@ def test_walks_stage_to_generate_to_the_walks_config(sample_run, tmp_path, capsy
     assert row["target_item"] in row["slates"][-1]
     card = (run / "hub" / "README.md").read_text()
     assert "## Example walk" in card and "| `walks` | " + str(len(records)) + " |" in card
+    example = card.split("## Example walk", 1)[1].split("\n## ", 1)[0]
+    assert "id\\_" not in example and "<id_" not in example, "movies appear as titles, not tags"
 
 
 def test_bad_inputs_are_one_line_errors_or_skipped_lines(sample_run, tmp_path, capsys):
