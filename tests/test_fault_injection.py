@@ -65,7 +65,7 @@ KILLS = [
 ]
 
 #: Fields of a `generate` entry about the last invocation only (the ``totals`` describe the shard).
-INVOCATION_FIELDS = ("already_done", "written", "valid", "problems", "retries")
+INVOCATION_FIELDS = ("already_done", "written", "valid", "problems", "retries", "finish_reasons")
 
 
 def command(stage: str, run: Path) -> list[str]:
