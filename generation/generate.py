@@ -20,10 +20,10 @@ import orjson
 
 from generation import ray_executor
 from generation.backends import (
-    BACKENDS,
     Backend,
     ModelSpec,
     Sampling,
+    add_model_arguments,
     finish_reason,
     generation_problems,
     make_backend,
@@ -39,7 +39,7 @@ from generation.raw_store import (
     shard_name,
     shard_of,
 )
-from generation.records import RawRecord, dialogue_id, raw_record, turn_dicts
+from generation.records import RawRecord, dialogue_id, prompt_record
 from generation.select_seeds import SELECTION_FILE, read_selection
 from generation.walk_check import make_walk_record, walk_dialogue_id
 from generation.walk_stage import load_walk_prompts
@@ -66,30 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dialogues: RUN/prompts.jsonl → raw/<role>/; walks: RUN/walks/prompts.jsonl (from `distillrecdial "
         "walks`) → raw/walks/<role>/",
     )
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        help="vllm | openai | transformers | template (default: template without --model, vllm with it)",
-    )
-    parser.add_argument("--model", help="model name or local path (for openai: the served model or LoRA name)")
-    parser.add_argument("--revision", help="model revision (branch, tag or commit)")
-    parser.add_argument("--adapter", help="LoRA adapter folder (the student), applied on top of --model")
-    parser.add_argument("--temperature", type=float, default=0.7)
-    parser.add_argument("--top-p", type=float, default=0.9)
-    parser.add_argument("--max-new-tokens", type=int, default=1024)
-    parser.add_argument("--seed", type=int, default=42, help="sampling seed (each prompt derives its own)")
-    parser.add_argument("--batch-size", type=int, default=64, help="prompts per backend call and per durable write")
-    parser.add_argument("--num-shards", type=int, default=1, help="split the prompts across N machines")
-    parser.add_argument("--shard-index", type=int, default=0, help="which of the N shards this process runs")
-    parser.add_argument("--limit", type=int, help="only the first N prompts of this shard (smoke tests)")
-    parser.add_argument(
-        "--backend-arg",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="backend option, repeatable; VALUE is JSON when it parses. vllm: any vllm.LLM argument "
-        "(tensor_parallel_size=4, max_model_len=8192, enforce_eager=true, dtype=bfloat16); openai: base_url, "
-        "api_key_env, concurrency, timeout, max_retries, backoff; transformers: dtype, device_map",
+    add_model_arguments(
+        parser,
+        unit="prompts",
+        temperature=0.7,
+        max_new_tokens=1024,
+        adapter_help="LoRA adapter folder (the student), applied on top of --model",
     )
     ray_executor.add_arguments(parser)
 
@@ -130,18 +112,7 @@ def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any]
     parsed = check_dialogue(
         parse_dialogue(response, generation_problems(response)), prompt["target_item"], known_items(prompt)
     )
-    return raw_record(
-        key=key,
-        user_id=prompt["user_id"],
-        persona=prompt["persona"],
-        target_item=prompt["target_item"],
-        history=prompt["history"],
-        prompt=prompt["prompt"],
-        response=str(response),
-        generator=generator,
-        turns=turn_dicts(parsed),
-        problems=parsed.problems,
-    )
+    return prompt_record(prompt, response, generator, key, parsed)
 
 
 PROMPT_FIELDS = require(

@@ -26,7 +26,7 @@ from pipeline.layout import RATIONALES_FILE as MERGED_FILE
 
 
 def rationale_id(user_id: str, item_id: str, generator: dict[str, Any]) -> str:
-    """Stable id of one review's rationales by one generator (a SHA-256 prefix, never Python's ``hash()``)."""
+    """Stable id of one review's rationales by one generator: a SHA-256 prefix, never the salted built-in hash."""
     who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
     return hashlib.sha256(f"{user_id}\x1f{item_id}\x1f{who}".encode()).hexdigest()[:20]
 

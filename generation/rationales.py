@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from generation.backends import BACKENDS, Backend, ModelSpec, Sampling
+from generation.backends import Backend, ModelSpec, Sampling, add_model_arguments
 from generation.generate import (
     VERSIONED,
     check_generator,
@@ -59,14 +59,13 @@ READERS = ("spacy", "rules")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, type=Path, help="run folder after `prepare`")
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        help="vllm | openai | transformers | template (default: template without --model, vllm with it)",
+    add_model_arguments(
+        parser,
+        unit="reviews",
+        temperature=0.2,
+        max_new_tokens=128,
+        adapter_help="LoRA adapter folder (a distilled rationale student)",
     )
-    parser.add_argument("--model", help="model name or local path (for openai: the served model or LoRA name)")
-    parser.add_argument("--revision", help="model revision (branch, tag or commit)")
-    parser.add_argument("--adapter", help="LoRA adapter folder (a distilled rationale student)")
     parser.add_argument("--role", choices=ROLES, default="teacher", help="recorded in the provenance (default teacher)")
     parser.add_argument("--all", action="store_true", help="every review in the k-core, not only those prompts show")
     parser.add_argument(
@@ -79,23 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how --backend template reads reviews: spacy (parse + word scan, default) or rules (word scan only, "
         "for millions of reviews)",
     )
-    parser.add_argument("--temperature", type=float, default=0.2)
-    parser.add_argument("--top-p", type=float, default=0.9)
-    parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=42, help="sampling seed (each review derives its own)")
-    parser.add_argument("--batch-size", type=int, default=64, help="reviews per backend call and per durable write")
-    parser.add_argument("--num-shards", type=int, default=1, help="split the reviews across N machines")
-    parser.add_argument("--shard-index", type=int, default=0, help="which of the N shards this process runs")
-    parser.add_argument("--limit", type=int, help="only the first N reviews of this shard (smoke tests)")
     parser.add_argument(
         "--merge", action="store_true", help="only join the shard files of a sharded run into rationales.jsonl"
-    )
-    parser.add_argument(
-        "--backend-arg",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="backend option, repeatable, as for `generate` (VALUE is JSON when it parses)",
     )
 
 

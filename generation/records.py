@@ -19,6 +19,7 @@ __all__ = [
     "Message",
     "RawRecord",
     "dialogue_id",
+    "prompt_record",
     "raw_record",
     "turn_dicts",
 ]
@@ -65,7 +66,7 @@ class RawRecord(TypedDict):
 
 
 def dialogue_id(user_id: str, persona: str, generator: Mapping[str, Any], kind: str = "") -> str:
-    """Stable id: user, persona and generator (and ``kind``, e.g. ``walk``), never Python's salted hash()."""
+    """Stable id: user, persona and generator (and ``kind``, e.g. ``walk``), never the salted built-in hash."""
     who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
     prefix = f"{kind}\x1f" if kind else ""
     return hashlib.sha256(f"{prefix}{user_id}\x1f{persona}\x1f{who}".encode()).hexdigest()[:20]
@@ -102,3 +103,21 @@ def raw_record(
         "valid": not errors(problems),
         "problems": problems,
     }
+
+
+def prompt_record(
+    prompt: Mapping[str, Any], response: str, generator: Generator, key: str, parsed: ParsedDialogue
+) -> RawRecord:
+    """The raw record of one prompt (a `prepare` or walk prompt record) and the model's parsed, checked text."""
+    return raw_record(
+        key=key,
+        user_id=prompt["user_id"],
+        persona=prompt["persona"],
+        target_item=prompt["target_item"],
+        history=prompt["history"],
+        prompt=prompt["prompt"],
+        response=str(response),
+        generator=generator,
+        turns=turn_dicts(parsed),
+        problems=parsed.problems,
+    )

@@ -23,7 +23,7 @@ from typing import Any
 
 from generation.backends import generation_problems
 from generation.dialogue_parser import ASSISTANT, ParsedDialogue, item_ids, parse_dialogue
-from generation.records import dialogue_id, raw_record, turn_dicts
+from generation.records import dialogue_id, prompt_record
 
 
 def check_walk_dialogue(parsed: ParsedDialogue, walk: dict[str, Any]) -> ParsedDialogue:
@@ -81,16 +81,5 @@ def make_walk_record(prompt: dict[str, Any], response: str, generator: dict[str,
     """A raw walk record: the raw schema plus the walk (start, slates, edges), validated against it."""
     walk = prompt["walk"]
     parsed = check_walk_dialogue(parse_dialogue(response, generation_problems(response)), walk)
-    record = raw_record(
-        key=key,
-        user_id=prompt["user_id"],
-        persona=prompt["persona"],
-        target_item=prompt["target_item"],
-        history=prompt["history"],
-        prompt=prompt["prompt"],
-        response=str(response),
-        generator=generator,
-        turns=turn_dicts(parsed),
-        problems=parsed.problems,
-    )
+    record = prompt_record(prompt, response, generator, key, parsed)
     return {**record, "start_item": walk["start_item"], "slates": walk["slates"], "edges": walk["edges"]}

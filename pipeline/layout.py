@@ -109,7 +109,7 @@ class RunLayout:
         return self.root / CRSLAB_DIR
 
     @property
-    def eval(self) -> Path:
+    def evaluation(self) -> Path:
         return self.root / EVAL_DIR
 
     @property

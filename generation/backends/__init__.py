@@ -13,6 +13,7 @@ the token limit), so callers that only want text need no change, and
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
@@ -126,3 +127,35 @@ def make_backend(name: str, spec: ModelSpec) -> Backend:
 
         return OpenAIBackend(spec)
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def add_model_arguments(
+    parser: argparse.ArgumentParser, *, unit: str, temperature: float, max_new_tokens: int, adapter_help: str
+) -> None:
+    """The options every stage that runs a backend shares (`generate`, `rationales`): the model, sampling, batching
+    and sharding, and ``--backend-arg``. ``unit`` names what is generated (``prompts``, ``reviews``)."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="vllm | openai | transformers | template (default: template without --model, vllm with it)",
+    )
+    parser.add_argument("--model", help="model name or local path (for openai: the served model or LoRA name)")
+    parser.add_argument("--revision", help="model revision (branch, tag or commit)")
+    parser.add_argument("--adapter", help=adapter_help)
+    parser.add_argument("--temperature", type=float, default=temperature)
+    parser.add_argument("--top-p", type=float, default=0.9)
+    parser.add_argument("--max-new-tokens", type=int, default=max_new_tokens)
+    parser.add_argument("--seed", type=int, default=42, help=f"sampling seed (each of the {unit} derives its own)")
+    parser.add_argument("--batch-size", type=int, default=64, help=f"{unit} per backend call and per durable write")
+    parser.add_argument("--num-shards", type=int, default=1, help=f"split the {unit} across N machines")
+    parser.add_argument("--shard-index", type=int, default=0, help="which of the N shards this process runs")
+    parser.add_argument("--limit", type=int, help=f"only the first N {unit} of this shard (smoke tests)")
+    parser.add_argument(
+        "--backend-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="backend option, repeatable; VALUE is JSON when it parses. vllm: any vllm.LLM argument "
+        "(tensor_parallel_size=4, max_model_len=8192, enforce_eager=true, dtype=bfloat16); openai: base_url, "
+        "api_key_env, concurrency, timeout, max_retries, backoff; transformers: dtype, device_map",
+    )
