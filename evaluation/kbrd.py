@@ -33,14 +33,14 @@ from evaluation.methods import TrainData
 from evaluation.tasks import RecExample
 from pipeline.errors import StageError
 
-__all__ = ["KBRD"]
+__all__ = ["KBRD", "export_reader"]
 
 
 def _load(folder: Path, name: str) -> Any:
     return json.loads((folder / name).read_text(encoding="utf-8"))
 
 
-def _reader(folder: Path) -> Any:
+def export_reader(folder: Path) -> Any:
     """CRSLab's ReDialDataset over an export folder (the fork's reading rules)."""
     from crslab.data.dataset.base import BaseDataset
     from crslab.data.dataset.redial.redial import ReDialDataset
@@ -146,7 +146,7 @@ class KBRD:
         torch.manual_seed(self.seed)
         with tempfile.TemporaryDirectory(prefix="evaluate-kbrd-") as tmp:
             export_crslab(Path(train.location), Path(tmp) / "export")
-            dataset = _reader(Path(tmp) / "export")
+            dataset = export_reader(Path(tmp) / "export")
         vocab, side = dataset.vocab, dataset.side_data
         opt = {"kg_emb_dim": self.dim, "num_bases": 8, "user_proj_dim": self.dim, "token_emb_dim": 32,
                "ffn_size": 32, "n_heads": 2, "n_layers": 1, "gpu": [-1]}  # fmt: skip

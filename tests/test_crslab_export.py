@@ -262,56 +262,15 @@ def crslab_dataset(out: Path):
     PyPI's CRSLab has no DistillRecDial class; the fork's differs from ReDialDataset only in how it reads the files
     (``conv`` renamed to ``dialog``; ``entity2id.json`` as ``{id: name}`` with names looked up among the values and
     internal indices in file order; ``movie_ids.json`` string keys; ``token2id.json`` doubling as the word vocab;
-    no ConceptNet). Those reading rules are restated below; download check, turn merging, context augmentation
-    and the data loaders are CRSLab's own code.
+    no ConceptNet). `evaluate`'s KBRD reads the export with exactly those rules (:func:`evaluation.kbrd.export_reader`),
+    so this test checks that reader; download check, turn merging, context augmentation and the data loaders are
+    CRSLab's own code.
     """
     pytest.importorskip("crslab", reason="install with: pip install --no-deps crslab==0.1.2")
     pytest.importorskip("torch_geometric")
-    from crslab.data.dataset.base import BaseDataset
-    from crslab.data.dataset.redial.redial import ReDialDataset
-    from crslab.data.dataset.redial.resources import resources
+    from evaluation.kbrd import export_reader
 
-    class ForkReader(ReDialDataset):
-        def __init__(self, opt, dpath):
-            self.special_token_idx = dict(resources["nltk"]["special_token_idx"])
-            self.unk_token_idx = self.special_token_idx["unk"]
-            BaseDataset.__init__(self, opt, str(dpath), {"version": "0.1", "file": None})
-
-        def _load_raw_data(self):
-            splits = []
-            for name in ("train_data.json", "valid_data.json", "test_data.json"):
-                convs = load(Path(self.dpath), name)
-                for conv in convs:
-                    conv["dialog"] = conv.pop("conv")
-                splits.append(convs)
-            return tuple(splits)
-
-        def _load_other_data(self):
-            raw = load(Path(self.dpath), "entity2id.json")  # {id: name}
-            self.raw_ids = list(raw)
-            position = {key: i for i, key in enumerate(raw)}
-            self.entity2id = {name: position[key] for key, name in raw.items()}
-            self.id2entity = {i: name for name, i in self.entity2id.items()}
-            self.n_entity = max(self.entity2id.values()) + 1
-            self.word2id = self.tok2ind
-            self.n_word = max(self.word2id.values()) + 1
-            kg = load(Path(self.dpath), "dbpedia_subkg.json")
-            self.entity_kg = {
-                position[h]: [[rel, position[str(t)]] for rel, t in edges if str(t) in position]
-                for h, edges in kg.items()
-                if h in position
-            }
-            self.position = position
-
-        def _side_data_process(self):
-            movie_ids = load(Path(self.dpath), "movie_ids.json")
-            items = sorted(self.position[m] for m in set(movie_ids) & set(self.raw_ids))
-            entity_kg = dict(self.entity_kg)
-            self.entity_kg = {str(k): v for k, v in entity_kg.items()}  # ReDialDataset's KG code keys by str
-            kg = self._entity_kg_process()
-            return {"entity_kg": kg, "word_kg": {"edge": [], "entity": []}, "item_entity_ids": items}
-
-    return ForkReader({}, out)
+    return export_reader(out)
 
 
 def test_crslab_reads_the_export(exported):
