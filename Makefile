@@ -34,7 +34,7 @@ demo: setup
 	$(BIN)/distillrecdial walks --run $(RUN) --steps 3 --slate 4 --seed 42
 	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --prompts walks --seed 42
 	$(BIN)/distillrecdial distill --run $(RUN)
-	test -f $(RUN)/tiny-llama/config.json || $(BIN)/python -m generation.tiny_model --run $(RUN) --out $(RUN)/tiny-llama
+	test -f $(RUN)/tiny-llama/config.json || $(BIN)/python -m distillrecdial_kit.generation.tiny_model --run $(RUN) --out $(RUN)/tiny-llama
 	$(BIN)/python train_student.py --model_name_or_path $(RUN)/tiny-llama --dataset_name $(RUN)/distill \
 		--use_peft --lora_r 8 --lora_alpha 16 --lora_target_modules all-linear --learning_rate 5e-3 --max_steps 20 \
 		--per_device_train_batch_size 4 --output_dir $(RUN)/student --report_to none --save_strategy no --use_cpu \

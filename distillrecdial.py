@@ -31,11 +31,11 @@ from typing import Any, ClassVar
 
 import datasets
 
-from builder.features import FEATURES
-from builder.plan import load_items, read_plan
-from builder.rows import crslab_row, resolve, sft_row
-from builder.splits import SPLITS
-from builder.walk_rows import walk_rows
+from distillrecdial_kit.builder.features import FEATURES
+from distillrecdial_kit.builder.plan import load_items, read_plan
+from distillrecdial_kit.builder.rows import crslab_row, resolve, sft_row
+from distillrecdial_kit.builder.splits import SPLITS
+from distillrecdial_kit.builder.walk_rows import walk_rows
 
 #: The paper, as its authors cite it (README of github.com/swapUniba/DistillRecDial).
 _CITATION = """\
@@ -121,7 +121,7 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
         run = self._run_dir()
         name = self.config.name
         if name == "items":
-            from generation.rationale_store import item_rationales, load_rationales
+            from distillrecdial_kit.generation.rationale_store import item_rationales, load_rationales
 
             rationales = item_rationales(load_rationales(run))
             for item in load_items(run):
@@ -129,7 +129,7 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
                 yield item["item_id"], {key: item.get(key) for key in FEATURES["items"]}
             return
         if name == "rationales":
-            from generation.rationale_store import load_rationales
+            from distillrecdial_kit.generation.rationale_store import load_rationales
 
             provenance = FEATURES["rationales"]["generator"]
             for record in load_rationales(run):
@@ -138,7 +138,7 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
                 yield record["rationale_id"], row
             return
         if name == "kg":
-            from builder.kg import kg_triples
+            from distillrecdial_kit.builder.kg import kg_triples
 
             for number, triple in enumerate(kg_triples(load_items(run))):
                 yield str(number), triple
@@ -163,7 +163,7 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
 
     def _linked_dialogs(self, rows: list[dict[str, Any]], catalog: dict[str, dict[str, Any]]) -> list[list[Any]]:
         """Entity links for every turn of ``rows``, in one batched pass of the linker."""
-        from builder.entity_linking import EntityLinker
+        from distillrecdial_kit.builder.entity_linking import EntityLinker
 
         if not hasattr(self, "_linker"):
             self._linker = EntityLinker.from_items(list(catalog.values()))

@@ -94,7 +94,7 @@ writes are synthetic; check them with `distillrecdial build`, which validates ev
 
 def _hub_id(name: str | None) -> str | None:
     """``name`` when it is a Hub repo id (``owner/name``), ``None`` for a local path or nothing."""
-    from dataset_card.provenance import is_local_path
+    from distillrecdial_kit.dataset_card.provenance import is_local_path
 
     return name if name and "/" in name and not is_local_path(name) else None
 
@@ -196,7 +196,7 @@ def main(script_args: StudentArguments, training_args: SFTConfig, model_args: Mo
     """Train, save the adapter (and optionally the merged model) with a model card; return the trainer."""
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
-    from generation.models import resolve_model
+    from distillrecdial_kit.generation.models import resolve_model
 
     # A known local alias (smollm2-135m-instruct) loads from its materialised folder; the card keeps the alias.
     # Resolved first, so a model that was never materialised fails before any data is read.
@@ -252,7 +252,7 @@ if __name__ == "__main__":
     script_args, training_args, model_args = make_parser().parse_args_and_config()
     if script_args.dataset_name is None:
         sys.exit("train_student.py: error: --dataset_name is required (e.g. RUN/distill)")
-    from pipeline.errors import StageError
+    from distillrecdial_kit.pipeline.errors import StageError
 
     try:
         main(script_args, training_args, model_args)

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from sample_run import sample_config  # noqa: E402
 
-from generation.prepare import prepare  # noqa: E402
-from generation.raw_store import MERGED_NAME, read_records  # noqa: E402
-from pipeline.cli import main as cli  # noqa: E402
+from distillrecdial_kit.generation.prepare import prepare  # noqa: E402
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records  # noqa: E402
+from distillrecdial_kit.pipeline.cli import main as cli  # noqa: E402
 
 
 def synthetic_run(run: Path, n: int) -> int:
@@ -60,7 +60,7 @@ def main() -> int:
     command = [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "distillrecdial_kit.pipeline.cli",
         "build",
         "--run",
         str(run),

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from builder.entity_linking import EntityLinker, PhraseMatcherLinker, normalise_pieces  # noqa: E402
+from distillrecdial_kit.builder.entity_linking import EntityLinker, PhraseMatcherLinker, normalise_pieces  # noqa: E402
 
 SYLLABLES = ["zor", "vak", "mel", "quin", "dra", "thex", "ul", "bri", "nox", "kep", "lar", "vesh", "pyr", "ond", "ix"]
 

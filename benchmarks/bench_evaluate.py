@@ -24,7 +24,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.cli import main as cli  # noqa: E402
+from distillrecdial_kit.pipeline.cli import main as cli  # noqa: E402
 
 PERSONAS = ("cold_start_browser", "cold_start_task", "history_only_explorer", "history_hint_seeker", "fully_expressive")
 GENRES = ("Drama", "Comedy", "Action", "Horror", "Romance", "Thriller", "Animation", "Documentary", "Western")

@@ -24,10 +24,10 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 from sample_run import sample_config  # noqa: E402
 
-from generation.backends import ModelSpec, Sampling, make_backend  # noqa: E402
-from generation.generate import release_engines  # noqa: E402
-from generation.prepare import PROMPTS_FILE, prepare  # noqa: E402
-from generation.tiny_model import build_tiny_model, run_texts  # noqa: E402
+from distillrecdial_kit.generation.backends import ModelSpec, Sampling, make_backend  # noqa: E402
+from distillrecdial_kit.generation.generate import release_engines  # noqa: E402
+from distillrecdial_kit.generation.prepare import PROMPTS_FILE, prepare  # noqa: E402
+from distillrecdial_kit.generation.tiny_model import build_tiny_model, run_texts  # noqa: E402
 
 ENGINE_OPTIONS = {
     "vllm": {"enforce_eager": True, "max_model_len": 4096, "dtype": "float32", "seed": 0},

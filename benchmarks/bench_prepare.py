@@ -26,7 +26,7 @@ def run_prepare(src: Path, out: Path, k: int) -> tuple[float, float, int]:
     command = [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "distillrecdial_kit.pipeline.cli",
         "prepare",
         "--reviews",
         str(src / "Movies_and_TV.jsonl"),

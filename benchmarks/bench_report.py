@@ -24,7 +24,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dataset_card.report import build_report, headline_markdown, write_report  # noqa: E402
+from distillrecdial_kit.dataset_card.report import build_report, headline_markdown, write_report  # noqa: E402
 
 
 def synthetic_run(source: Path, run: Path, n: int) -> None:

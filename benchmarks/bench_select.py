@@ -24,7 +24,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generation.personas import PERSONAS  # noqa: E402
+from distillrecdial_kit.generation.personas import PERSONAS  # noqa: E402
 
 
 def synthetic_run(run: Path, users: int, items: int, seed: int = 0) -> None:
@@ -90,7 +90,7 @@ def main() -> None:
         print(f"synthetic run: {args.users:,} users, {args.items:,} items in {time.perf_counter() - start:.1f} s")
         print("| strategy | users | budget | wall time | peak RSS |\n|---|---:|---:|---:|---:|")
         for strategy in args.strategies:
-            command = [sys.executable, "-m", "pipeline.cli", "select", "-q", "--run", str(run)]
+            command = [sys.executable, "-m", "distillrecdial_kit.pipeline.cli", "select", "-q", "--run", str(run)]
             command += ["--strategy", strategy, "--budget", str(args.budget)]
             start = time.perf_counter()
             subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)

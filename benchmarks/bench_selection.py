@@ -32,13 +32,13 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evaluation.methods import BM25, ITEM_TEXT_FIELDS, TrainData  # noqa: E402
-from evaluation.metrics import per_example, summarise  # noqa: E402
-from evaluation.ranking import Catalog, rank_targets  # noqa: E402
-from evaluation.tasks import RecExample  # noqa: E402
-from generation.dialogue_parser import TAG  # noqa: E402
-from generation.raw_store import MERGED_NAME, read_records  # noqa: E402
-from pipeline.cli import main as cli  # noqa: E402
+from distillrecdial_kit.evaluation.methods import BM25, ITEM_TEXT_FIELDS, TrainData  # noqa: E402
+from distillrecdial_kit.evaluation.metrics import per_example, summarise  # noqa: E402
+from distillrecdial_kit.evaluation.ranking import Catalog, rank_targets  # noqa: E402
+from distillrecdial_kit.evaluation.tasks import RecExample  # noqa: E402
+from distillrecdial_kit.generation.dialogue_parser import TAG  # noqa: E402
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records  # noqa: E402
+from distillrecdial_kit.pipeline.cli import main as cli  # noqa: E402
 
 STRATEGIES = ("random", "kcenter", "uncertainty")
 GENERATE = ["--role", "teacher", "--backend", "template", "--quiet"]

@@ -25,12 +25,13 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.sample_run import sample_config
-from generation.generate import release_engines, run_generation
-from generation.models import materialise
-from generation.prepare import PROMPTS_FILE, prepare
-from generation.raw_store import MERGED_NAME, read_records
-from pipeline.atomic import write_bytes
-from pipeline.cli import build_parser, main
+from distillrecdial_kit.generation.generate import release_engines, run_generation
+from distillrecdial_kit.generation.models import materialise
+from distillrecdial_kit.generation.prepare import PROMPTS_FILE
+from distillrecdial_kit.generation.prepare import run as prepare
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.pipeline.atomic import write_bytes
+from distillrecdial_kit.pipeline.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIAS = "smollm2-135m-instruct"

@@ -22,8 +22,8 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generation.item_graph import GraphOptions, build_graph
-from generation.walks import UserStart, WalkOptions, sample_walks
+from distillrecdial_kit.generation.item_graph import GraphOptions, build_graph
+from distillrecdial_kit.generation.walks import UserStart, WalkOptions, sample_walks
 
 
 def _zipf_choice(rng: np.random.Generator, pool: int, size: tuple[int, ...], a: float = 1.1) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generation.prepare import PrepareConfig
+from distillrecdial_kit.generation.prepare import PrepareConfig
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 

@@ -18,27 +18,27 @@ import orjson
 from datasets import load_dataset
 from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
-from builder.features import OPTIONAL_CONFIGS
-from builder.hub_folder import config_datasets, swap_in, write_parquet
-from builder.plan import default_roles, load_items, make_plan, write_plan
-from builder.walk_rows import published_configs
-from dataset_card.card import card_context
-from dataset_card.eval_tables import measured_on, results_markdown
-from dataset_card.figures import render_all
-from dataset_card.provenance import generator_label, rule_based_only
-from dataset_card.render import card_metadata, render_card
-from dataset_card.report import build_report
-from dataset_card.stats import card_stats
-from distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS
-from generation.generate import ROLES
-from pipeline.atomic import glob_escape, remove_stale_temps, staging_dir, write_bytes, write_text
-from pipeline.errors import StageError
-from pipeline.faults import failpoint
-from pipeline.jsonl import label_for
-from pipeline.layout import BUILD_DIR, CACHE_DIR, HUB_DIR, RunLayout
-from pipeline.lock import run_lock
-from pipeline.manifest import read_manifest, record_stage, sha256_file
-from pipeline.problems import ProblemLog, describe
+from distillrecdial_kit.builder.features import OPTIONAL_CONFIGS
+from distillrecdial_kit.builder.hub_folder import config_datasets, swap_in, write_parquet
+from distillrecdial_kit.builder.plan import default_roles, load_items, make_plan, write_plan
+from distillrecdial_kit.builder.walk_rows import published_configs
+from distillrecdial_kit.dataset_card.card import card_context
+from distillrecdial_kit.dataset_card.eval_tables import measured_on, results_markdown
+from distillrecdial_kit.dataset_card.figures import render_all
+from distillrecdial_kit.dataset_card.provenance import generator_label, rule_based_only
+from distillrecdial_kit.dataset_card.render import card_metadata, render_card
+from distillrecdial_kit.dataset_card.report import build_report
+from distillrecdial_kit.dataset_card.stats import card_stats
+from distillrecdial_kit.distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS
+from distillrecdial_kit.generation.generate import ROLES
+from distillrecdial_kit.pipeline.atomic import glob_escape, remove_stale_temps, staging_dir, write_bytes, write_text
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.faults import failpoint
+from distillrecdial_kit.pipeline.jsonl import label_for
+from distillrecdial_kit.pipeline.layout import BUILD_DIR, CACHE_DIR, HUB_DIR, RunLayout
+from distillrecdial_kit.pipeline.lock import run_lock
+from distillrecdial_kit.pipeline.manifest import read_manifest, record_stage, sha256_file
+from distillrecdial_kit.pipeline.problems import ProblemLog, describe
 
 #: The `datasets` cache of a build, inside the run folder and removed when the build ends.
 BUILD_CACHE = Path(CACHE_DIR) / "build"

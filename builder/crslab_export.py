@@ -35,9 +35,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline import console
-from pipeline.atomic import write_bytes
-from pipeline.errors import StageError
+from distillrecdial_kit.pipeline import console
+from distillrecdial_kit.pipeline.atomic import write_bytes
+from distillrecdial_kit.pipeline.errors import StageError
 
 __all__ = [
     "CRSLAB_RESOURCE_VERSION",

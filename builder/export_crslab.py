@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.errors import StageError
-from pipeline.layout import RunLayout
-from pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import RunLayout
+from distillrecdial_kit.pipeline.manifest import record_stage
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.crslab_export import export_crslab
+    from distillrecdial_kit.builder.crslab_export import export_crslab
 
     run_dir: Path = args.run
     hub = RunLayout(run_dir).hub

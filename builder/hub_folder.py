@@ -17,7 +17,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from builder.features import FEATURES
+from distillrecdial_kit.builder.features import FEATURES
 
 
 def empty(name: str) -> Dataset:
@@ -27,7 +27,7 @@ def empty(name: str) -> Dataset:
 
 def config_datasets(run: Path, cache_dir: Path, names: Iterable[str] = FEATURES) -> dict[str, dict[str, Dataset]]:
     """The splits of every config in ``names``, built by ``DistillRecDial`` from the run folder."""
-    from distillrecdial import DistillRecDial
+    from distillrecdial_kit.distillrecdial import DistillRecDial
 
     built: dict[str, dict[str, Dataset]] = {}
     for name in names:

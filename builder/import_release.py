@@ -25,19 +25,19 @@ from typing import Any
 import orjson
 import polars as pl
 
-from builder.rows import REC_CLOSE, REC_OPEN
-from generation import records
-from generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue
-from generation.generate import ROLES
-from generation.line_scan import LineScan
-from generation.personas import PERSONAS
-from generation.raw_store import ShardWriter, merge_shards, shard_name
-from generation.records import GENERATOR_FIELDS, Generator, dialogue_id, turn_dicts
-from pipeline.atomic import atomic_path
-from pipeline.errors import StageError
-from pipeline.layout import INTERACTIONS_FILE, RunLayout
-from pipeline.manifest import record_stage
-from pipeline.problems import Problem, ProblemLog
+from distillrecdial_kit.builder.rows import REC_CLOSE, REC_OPEN
+from distillrecdial_kit.generation import records
+from distillrecdial_kit.generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue
+from distillrecdial_kit.generation.generate import ROLES
+from distillrecdial_kit.generation.line_scan import LineScan
+from distillrecdial_kit.generation.personas import PERSONAS
+from distillrecdial_kit.generation.raw_store import ShardWriter, merge_shards, shard_name
+from distillrecdial_kit.generation.records import GENERATOR_FIELDS, Generator, dialogue_id, turn_dicts
+from distillrecdial_kit.pipeline.atomic import atomic_path
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import INTERACTIONS_FILE, RunLayout
+from distillrecdial_kit.pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
 _BLOCK = re.compile(r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\n?\n?(.*?)<\|eot_id\|>", re.DOTALL)
 _RELEASE_MARKER = "<|reserved_special_token_10|>"

@@ -15,18 +15,18 @@ from typing import Any
 import orjson
 import polars as pl
 
-from builder.rows import raw_row
-from builder.splits import assign_splits
-from builder.validate import validate_record
-from generation.prepare import ITEMS_FILE
-from generation.raw_store import raw_problem, raw_reader
-from generation.title_tags import Candidate
-from pipeline.atomic import atomic_path
-from pipeline.errors import StageError
-from pipeline.jsonl import read_jsonl
-from pipeline.layout import BUILD_DIR, RunLayout
-from pipeline.layout import PLAN_FILE as PLAN_NAME
-from pipeline.problems import ProblemLog
+from distillrecdial_kit.builder.rows import raw_row
+from distillrecdial_kit.builder.splits import assign_splits
+from distillrecdial_kit.builder.validate import validate_record
+from distillrecdial_kit.generation.prepare import ITEMS_FILE
+from distillrecdial_kit.generation.raw_store import raw_problem, raw_reader
+from distillrecdial_kit.generation.title_tags import Candidate
+from distillrecdial_kit.pipeline.atomic import atomic_path
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.jsonl import read_jsonl
+from distillrecdial_kit.pipeline.layout import BUILD_DIR, RunLayout
+from distillrecdial_kit.pipeline.layout import PLAN_FILE as PLAN_NAME
+from distillrecdial_kit.pipeline.problems import ProblemLog
 
 PLAN_FILE = Path(BUILD_DIR) / PLAN_NAME
 ROLES_ORDER = ("student", "teacher")

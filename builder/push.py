@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from pipeline.errors import StageError
+from distillrecdial_kit.pipeline.errors import StageError
 
 REPO_TYPE = "dataset"
 DEFAULT_REVISION = "main"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-from generation.dialogue_parser import TAG
-from generation.personas import PERSONA_BY_ID
-from generation.records import GENERATOR_FIELDS, RawRecord, raw_record
+from distillrecdial_kit.generation.dialogue_parser import TAG
+from distillrecdial_kit.generation.personas import PERSONA_BY_ID
+from distillrecdial_kit.generation.records import GENERATOR_FIELDS, RawRecord, raw_record
 
 REC_OPEN, REC_CLOSE = "<rec>", "</rec>"
 CRSLAB_ROLES = {"user": "Seeker", "assistant": "Recommender"}

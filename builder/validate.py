@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from generation.dialogue_parser import ParsedDialogue, carried_problems, check_dialogue, item_ids, parse_dialogue
-from generation.title_tags import Candidate, find_titles
+from distillrecdial_kit.generation.dialogue_parser import (
+    ParsedDialogue,
+    carried_problems,
+    check_dialogue,
+    item_ids,
+    parse_dialogue,
+)
+from distillrecdial_kit.generation.title_tags import Candidate, find_titles
 
 COLD_START = ("cold_start_browser", "cold_start_task")
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from builder.features import FEATURES
-from builder.splits import assign_splits
-from generation.dialogue_parser import carried_problems, errors, parse_dialogue
-from generation.raw_store import read_records
-from generation.walk_check import check_walk_dialogue
-from pipeline.layout import RunLayout
+from distillrecdial_kit.builder.features import FEATURES
+from distillrecdial_kit.builder.splits import assign_splits
+from distillrecdial_kit.generation.dialogue_parser import carried_problems, errors, parse_dialogue
+from distillrecdial_kit.generation.raw_store import read_records
+from distillrecdial_kit.generation.walk_check import check_walk_dialogue
+from distillrecdial_kit.pipeline.layout import RunLayout
 
 GENERATOR_KEYS = ("model", "revision", "adapter", "backend", "role", "temperature", "top_p", "max_new_tokens", "seed")
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from builder.features import FEATURES
-from builder.rows import sft_row
-from dataset_card.fields import FIELDS, field_rows
-from dataset_card.provenance import generator_label, rule_based_only
-from dataset_card.report import persona_markdown
-from generation.dialogue_parser import TAG
+from distillrecdial_kit.builder.features import FEATURES
+from distillrecdial_kit.builder.rows import sft_row
+from distillrecdial_kit.dataset_card.fields import FIELDS, field_rows
+from distillrecdial_kit.dataset_card.provenance import generator_label, rule_based_only
+from distillrecdial_kit.dataset_card.report import persona_markdown
+from distillrecdial_kit.generation.dialogue_parser import TAG
 
 SPEAKERS = {"user": "Seeker", "assistant": "Recommender"}
 FIGURE_TEXT = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generation.personas import PERSONA_BY_ID
+from distillrecdial_kit.generation.personas import PERSONA_BY_ID
 
 HEADLINE = ("recall@1", "recall@10", "recall@50", "mrr", "ndcg@10")
 

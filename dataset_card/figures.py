@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from generation.personas import PERSONAS
+from distillrecdial_kit.generation.personas import PERSONAS
 
 __all__ = ["FIGURES", "distinct_bars", "persona_bars", "render_all", "turns_histogram"]
 

@@ -63,9 +63,9 @@ from typing import Any
 
 import numpy as np
 
-from builder.rows import recommendations
-from generation.dialogue_parser import FIXED_PREFIX, TAG
-from generation.title_tags import Candidate, find_titles
+from distillrecdial_kit.builder.rows import recommendations
+from distillrecdial_kit.generation.dialogue_parser import FIXED_PREFIX, TAG
+from distillrecdial_kit.generation.title_tags import Candidate, find_titles
 
 __all__ = [
     "MAX_N",

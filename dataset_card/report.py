@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from dataset_card import figures
-from dataset_card.metrics import (
+from distillrecdial_kit.dataset_card import figures
+from distillrecdial_kit.dataset_card.metrics import (
     SELF_BLEU_POOL,
     DialogueFeatures,
     NgramIndex,
@@ -35,13 +35,13 @@ from dataset_card.metrics import (
     ratio,
     self_bleu,
 )
-from generation.personas import PERSONAS
-from generation.title_tags import Candidate
-from pipeline.atomic import write_bytes, write_text
-from pipeline.console import progress, warn
-from pipeline.errors import StageError
-from pipeline.layout import BUILD_DIR, ITEMS_FILE, MERGED_FILE, PLAN_FILE, RAW_DIR, REPORT_DIR
-from pipeline.manifest import record_stage
+from distillrecdial_kit.generation.personas import PERSONAS
+from distillrecdial_kit.generation.title_tags import Candidate
+from distillrecdial_kit.pipeline.atomic import write_bytes, write_text
+from distillrecdial_kit.pipeline.console import progress, warn
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import BUILD_DIR, ITEMS_FILE, MERGED_FILE, PLAN_FILE, RAW_DIR, REPORT_DIR
+from distillrecdial_kit.pipeline.manifest import record_stage
 
 __all__ = ["add_arguments", "build_report", "headline_markdown", "persona_markdown", "run"]
 

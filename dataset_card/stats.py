@@ -6,10 +6,10 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from builder.splits import SPLITS
-from dataset_card.provenance import generator_shares
-from generation.dialogue_parser import errors
-from generation.personas import PERSONAS
+from distillrecdial_kit.builder.splits import SPLITS
+from distillrecdial_kit.dataset_card.provenance import generator_shares
+from distillrecdial_kit.generation.dialogue_parser import errors
+from distillrecdial_kit.generation.personas import PERSONAS
 
 
 def _summary(values: list[float]) -> dict[str, float]:

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.metrics import per_example
-from evaluation.ranking import Catalog, rank_targets
-from evaluation.tasks import RecExample
+from distillrecdial_kit.evaluation.metrics import per_example
+from distillrecdial_kit.evaluation.ranking import Catalog, rank_targets
+from distillrecdial_kit.evaluation.tasks import RecExample
 
 __all__ = ["COLLAB_K", "collaborate"]
 
@@ -35,7 +35,7 @@ def collaborate(
     options: Any,
     tick: Callable[[str], Callable[[int], None] | None],
 ) -> dict[str, Any]:
-    from evaluation.evaluate import grouped
+    from distillrecdial_kit.evaluation.evaluate import grouped
 
     personas = [ex.persona for ex in examples]
     seed, resamples = options.seed, options.resamples

@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.errors import StageError
-from pipeline.layout import INTERACTIONS_FILE, RunLayout
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import INTERACTIONS_FILE, RunLayout
 
 __all__ = ["EvalData", "load_data"]
 

@@ -16,15 +16,23 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from evaluation.data import EvalData, split_rows
-from evaluation.leakage import FIELDS, leak_flags, target_examples
-from evaluation.llm import LLMRanker
-from evaluation.methods import BM25, ITEM_TEXT_FIELDS, RATIONALE_FIELD, ItemKNN, Method, Popularity, TrainData
-from evaluation.metrics import RANK_METRICS, per_example, summarise
-from evaluation.ranking import Catalog, rank_targets
-from evaluation.stage import DEFAULT_METHODS, METHODS, TASKS
-from evaluation.tasks import RecExample, recommend_examples
-from pipeline.errors import StageError
+from distillrecdial_kit.evaluation.data import EvalData, split_rows
+from distillrecdial_kit.evaluation.leakage import FIELDS, leak_flags, target_examples
+from distillrecdial_kit.evaluation.llm import LLMRanker
+from distillrecdial_kit.evaluation.methods import (
+    BM25,
+    ITEM_TEXT_FIELDS,
+    RATIONALE_FIELD,
+    ItemKNN,
+    Method,
+    Popularity,
+    TrainData,
+)
+from distillrecdial_kit.evaluation.metrics import RANK_METRICS, per_example, summarise
+from distillrecdial_kit.evaluation.ranking import Catalog, rank_targets
+from distillrecdial_kit.evaluation.stage import DEFAULT_METHODS, METHODS, TASKS
+from distillrecdial_kit.evaluation.tasks import RecExample, recommend_examples
+from distillrecdial_kit.pipeline.errors import StageError
 
 __all__ = ["METHODS", "TASKS", "EvalOptions", "evaluate", "make_method", "train_data"]
 
@@ -62,7 +70,7 @@ def make_method(name: str, options: EvalOptions) -> Method:
     if name == "llm":
         return LLMRanker(options.backend, options.model, options.adapter)
     if name == "kbrd":
-        from evaluation.kbrd import KBRD
+        from distillrecdial_kit.evaluation.kbrd import KBRD
 
         return KBRD(epochs=options.kbrd_epochs, seed=options.seed)
     raise StageError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
@@ -189,7 +197,7 @@ def evaluate(
         results["leakage"] = _leakage(data, rows, examples, ranks, options)
         results["n"]["leakage"] = _counts([examples[i].persona for i in target_examples(examples, _targets(rows))])
     if "collaborate" in options.tasks:
-        from evaluation.collaborate import collaborate
+        from distillrecdial_kit.evaluation.collaborate import collaborate
 
         results["collaborate"] = collaborate(
             examples, catalog, ranks, {k: fitted[k] for k in fitted}, run_method, options, tick
@@ -197,7 +205,7 @@ def evaluate(
     if "slates" in options.tasks:
         results["slates"], results["n"]["slates"] = _slates(data, catalog, options, run_method, tick)
     if "respond" in options.tasks:
-        from evaluation.respond import respond
+        from distillrecdial_kit.evaluation.respond import respond
 
         results["respond"], results["n"]["respond"] = respond(rows, data, options)
     for method in fitted.values():
@@ -232,7 +240,7 @@ def _slates(
     tick: Callable[[str], Callable[[int], None] | None],
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """Slate retrieval on the walk dialogues of the split, by the text and collaborative baselines."""
-    from evaluation.slates import slate_examples, slate_hits
+    from distillrecdial_kit.evaluation.slates import slate_examples, slate_hits
 
     if not data.walks:
         raise StageError("the slates task needs the `walks` config: run `distillrecdial walks`, generate and build")

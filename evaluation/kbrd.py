@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.methods import TrainData
-from evaluation.tasks import RecExample
-from pipeline.errors import StageError
+from distillrecdial_kit.evaluation.methods import TrainData
+from distillrecdial_kit.evaluation.tasks import RecExample
+from distillrecdial_kit.pipeline.errors import StageError
 
 __all__ = ["KBRD", "export_reader"]
 
@@ -139,7 +139,7 @@ class KBRD:
             ) from err
         if train.location is None or not Path(train.location).is_dir():
             raise StageError("method kbrd needs a local dataset folder (--run RUN or --dataset FOLDER)")
-        from builder.crslab_export import export_crslab
+        from distillrecdial_kit.builder.crslab_export import export_crslab
 
         logger.disable("crslab")
         random.seed(self.seed)

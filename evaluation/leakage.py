@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.llm import normalise_title
-from evaluation.methods import words
-from evaluation.tasks import RecExample
+from distillrecdial_kit.evaluation.llm import normalise_title
+from distillrecdial_kit.evaluation.methods import words
+from distillrecdial_kit.evaluation.tasks import RecExample
 
 __all__ = ["FIELDS", "leak_flags", "target_examples"]
 

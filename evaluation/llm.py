@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from evaluation.methods import TrainData, words
-from evaluation.tasks import RecExample
+from distillrecdial_kit.evaluation.methods import TrainData, words
+from distillrecdial_kit.evaluation.tasks import RecExample
 
 __all__ = ["FactMatcher", "LLMRanker", "normalise_title"]
 
@@ -140,7 +140,7 @@ class LLMRanker:
             if key:
                 self.by_title.setdefault(key, i)
         if self.backend_name != "template":
-            from generation.backends import ModelSpec, make_backend
+            from distillrecdial_kit.generation.backends import ModelSpec, make_backend
 
             self._backend = make_backend(self.backend_name, ModelSpec(model=self.model, adapter=self.adapter))
 
@@ -177,7 +177,7 @@ class LLMRanker:
         """A short statement of each seeker's needs (the LLM → CRS query)."""
         if self.backend_name == "template":
             return [self.facts.summary(ex.seeker_text) for ex in examples]
-        from generation.backends import Sampling
+        from distillrecdial_kit.generation.backends import Sampling
 
         prompts = []
         for ex in examples:
@@ -204,7 +204,7 @@ class LLMRanker:
         }
 
     def _ask(self, examples: Sequence[RecExample], candidates: np.ndarray | None) -> np.ndarray:
-        from generation.backends import Sampling
+        from distillrecdial_kit.generation.backends import Sampling
 
         titles = self.titles
         prompts = [

@@ -23,9 +23,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from evaluation.ranking import Catalog
-from evaluation.tasks import RecExample
-from generation.collaborative import cosine_item_similarity
+from distillrecdial_kit.evaluation.ranking import Catalog
+from distillrecdial_kit.evaluation.tasks import RecExample
+from distillrecdial_kit.generation.collaborative import cosine_item_similarity
 
 __all__ = [
     "BM25",

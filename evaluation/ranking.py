@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from evaluation.tasks import RecExample
+from distillrecdial_kit.evaluation.tasks import RecExample
 
 __all__ = ["CHUNK", "Catalog", "rank_targets", "tie_keys"]
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
-from dataset_card.eval_tables import persona_markdown, persona_name, results_markdown
-from pipeline.atomic import atomic_path, write_bytes, write_text
-from pipeline.layout import EVAL_RESULTS_FILE
+from distillrecdial_kit.dataset_card.eval_tables import persona_markdown, persona_name, results_markdown
+from distillrecdial_kit.pipeline.atomic import atomic_path, write_bytes, write_text
+from distillrecdial_kit.pipeline.layout import EVAL_RESULTS_FILE
 
 __all__ = ["FIGURE", "RESULTS", "write_outputs"]
 

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from builder.rows import SFT_SYSTEM
-from dataset_card.metrics import distinct_n, tokenize
-from evaluation.metrics import DIGITS, summarise
+from distillrecdial_kit.builder.rows import SFT_SYSTEM
+from distillrecdial_kit.dataset_card.metrics import distinct_n, tokenize
+from distillrecdial_kit.evaluation.metrics import DIGITS, summarise
 
 __all__ = ["RespondExample", "bleu", "respond", "respond_examples", "rouge_l"]
 
@@ -101,7 +101,7 @@ class TemplateResponder:
     name = "template"
 
     def __init__(self, items: Any) -> None:
-        from evaluation.llm import FactMatcher
+        from distillrecdial_kit.evaluation.llm import FactMatcher
 
         self.facts = FactMatcher(items)
         self.items = items.to_dicts()
@@ -127,14 +127,14 @@ class ModelResponder:
     """A causal LM: greedy next utterance through the transformers backend, and reference perplexity."""
 
     def __init__(self, model: str) -> None:
-        from generation.backends import ModelSpec
-        from generation.backends.transformers_backend import TransformersBackend
+        from distillrecdial_kit.generation.backends import ModelSpec
+        from distillrecdial_kit.generation.backends.transformers_backend import TransformersBackend
 
         self.name = f"model[{model.rstrip('/').rsplit('/', 1)[-1]}]"
         self.backend = TransformersBackend(ModelSpec(model=model))
 
     def respond(self, examples: Sequence[RespondExample]) -> list[str]:
-        from generation.backends import Sampling
+        from distillrecdial_kit.generation.backends import Sampling
 
         records = [{"prompt": messages(ex.context), "user_id": ex.conv_id, "persona": ex.persona} for ex in examples]
         sampling = Sampling(temperature=0.0, top_p=1.0, max_new_tokens=MAX_NEW_TOKENS)

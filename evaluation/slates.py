@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.tasks import RecExample
-from generation.dialogue_parser import TAG
+from distillrecdial_kit.evaluation.tasks import RecExample
+from distillrecdial_kit.generation.dialogue_parser import TAG
 
 __all__ = ["CUTOFFS", "SlateExample", "slate_examples", "slate_hits"]
 

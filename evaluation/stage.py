@@ -20,10 +20,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pipeline.console import progress
-from pipeline.errors import StageError
-from pipeline.layout import EVAL_DIR
-from pipeline.manifest import package_versions, record_stage
+from distillrecdial_kit.pipeline.console import progress
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import EVAL_DIR
+from distillrecdial_kit.pipeline.manifest import package_versions, record_stage
 
 TASKS = ("recommend", "respond", "collaborate", "slates")
 METHODS = ("popularity", "item_knn", "bm25", "bm25_rationales", "llm", "kbrd")
@@ -87,9 +87,9 @@ class _Bars:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evaluation.data import load_data
-    from evaluation.evaluate import EvalOptions, evaluate
-    from evaluation.report import write_outputs
+    from distillrecdial_kit.evaluation.data import load_data
+    from distillrecdial_kit.evaluation.evaluate import EvalOptions, evaluate
+    from distillrecdial_kit.evaluation.report import write_outputs
 
     if args.run is None and args.dataset is None:
         raise StageError("give --run RUN (a built run) or --dataset FOLDER_OR_REPO with --out")

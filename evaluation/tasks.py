@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from builder.rows import recommendations
-from generation.personas import PERSONA_BY_ID
+from distillrecdial_kit.builder.rows import recommendations
+from distillrecdial_kit.generation.personas import PERSONA_BY_ID
 
 __all__ = ["RecExample", "recommend_examples"]
 

@@ -18,8 +18,8 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from generation.line_scan import LineScan
-from pipeline.problems import Problem, ProblemLog
+from distillrecdial_kit.generation.line_scan import LineScan
+from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
 REVIEW_SCHEMA = pa.schema(
     [

@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.problems import Problem
+from distillrecdial_kit.pipeline.problems import Problem
 
 #: Columns of ``items.parquet``, in order.
 ITEM_COLUMNS = (

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from generation.dialogue_parser import (
+from distillrecdial_kit.generation.dialogue_parser import (
     ParsedDialogue,
     Turn,
     carried_problems,
@@ -29,17 +29,17 @@ from generation.dialogue_parser import (
     item_ids,
     parse_dialogue,
 )
-from generation.generate import ROLES
-from generation.personas import PERSONAS
-from generation.prepare import ITEMS_FILE
-from generation.raw_store import MERGED_NAME, raw_reader
-from generation.title_tags import Candidate, recover_tags
-from pipeline.atomic import atomic_path, write_text
-from pipeline.console import progress
-from pipeline.errors import StageError
-from pipeline.layout import DISTILL_DIR, RunLayout
-from pipeline.manifest import record_stage
-from pipeline.problems import ProblemLog, describe
+from distillrecdial_kit.generation.generate import ROLES
+from distillrecdial_kit.generation.personas import PERSONAS
+from distillrecdial_kit.generation.prepare import ITEMS_FILE
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, raw_reader
+from distillrecdial_kit.generation.title_tags import Candidate, recover_tags
+from distillrecdial_kit.pipeline.atomic import atomic_path, write_text
+from distillrecdial_kit.pipeline.console import progress
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import DISTILL_DIR, RunLayout
+from distillrecdial_kit.pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.problems import ProblemLog, describe
 
 MARKERS = {"user": "[USR]", "assistant": "[AI]"}
 
@@ -222,7 +222,7 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "task", "dialogues") == "rationales":
-        from generation.rationale_distill import run as run_rationales
+        from distillrecdial_kit.generation.rationale_distill import run as run_rationales
 
         return run_rationales(args)
     entry = distill(args)

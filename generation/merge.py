@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from generation.generate import PROMPT_KINDS, ROLES, load_prompts
-from generation.raw_store import MERGED_NAME, merge_shards, prompt_order, read_records
-from generation.walk_stage import load_walk_prompts
-from pipeline.errors import StageError
-from pipeline.layout import RunLayout
-from pipeline.manifest import record_stage
-from pipeline.problems import ProblemLog
+from distillrecdial_kit.generation.generate import PROMPT_KINDS, ROLES, load_prompts
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, merge_shards, prompt_order, read_records
+from distillrecdial_kit.generation.walk_stage import load_walk_prompts
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import RunLayout
+from distillrecdial_kit.pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.problems import ProblemLog
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -45,9 +45,9 @@ from typing import Any
 
 import orjson
 
-from pipeline.atomic import write_text
-from pipeline.console import note, progress
-from pipeline.errors import StageError
+from distillrecdial_kit.pipeline.atomic import write_text
+from distillrecdial_kit.pipeline.console import note, progress
+from distillrecdial_kit.pipeline.errors import StageError
 
 #: Bumped when the conversion changes what lands in the folder (a new snapshot name follows).
 CONVERTER_VERSION = "1"

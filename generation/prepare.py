@@ -20,23 +20,23 @@ from typing import Any
 import orjson
 import polars as pl
 
-from generation import amazon, tmdb
-from generation.catalog import TMDB_SCHEMA, StepCount, build_catalog, duplicate_rows
-from generation.kcore import kcore
-from generation.line_scan import compression
-from generation.personas import PERSONA_BY_ID, PERSONAS, assign_personas, parse_weights
-from generation.prompts import build_prompt
-from generation.source_cache import cached_parse
-from generation.sources import HUB_DEFAULTS, resolve_source
-from pipeline.atomic import atomic_path, remove_stale_temps
-from pipeline.console import note
-from pipeline.errors import StageError
-from pipeline.faults import failpoint
-from pipeline.layout import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE, RunLayout
-from pipeline.layout import PREPARE_PROBLEMS_FILE as PROBLEMS_FILE
-from pipeline.lock import run_lock
-from pipeline.manifest import file_fingerprint, package_versions, record_stage, sha256_file
-from pipeline.problems import Problem, ProblemLog
+from distillrecdial_kit.generation import amazon, tmdb
+from distillrecdial_kit.generation.catalog import TMDB_SCHEMA, StepCount, build_catalog, duplicate_rows
+from distillrecdial_kit.generation.kcore import kcore
+from distillrecdial_kit.generation.line_scan import compression
+from distillrecdial_kit.generation.personas import PERSONA_BY_ID, PERSONAS, assign_personas, parse_weights
+from distillrecdial_kit.generation.prompts import build_prompt
+from distillrecdial_kit.generation.source_cache import cached_parse
+from distillrecdial_kit.generation.sources import HUB_DEFAULTS, resolve_source
+from distillrecdial_kit.pipeline.atomic import atomic_path, remove_stale_temps
+from distillrecdial_kit.pipeline.console import note
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.faults import failpoint
+from distillrecdial_kit.pipeline.layout import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE, RunLayout
+from distillrecdial_kit.pipeline.layout import PREPARE_PROBLEMS_FILE as PROBLEMS_FILE
+from distillrecdial_kit.pipeline.lock import run_lock
+from distillrecdial_kit.pipeline.manifest import file_fingerprint, package_versions, record_stage, sha256_file
+from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
 
 @dataclass(frozen=True)
@@ -218,8 +218,8 @@ def _log(message: str) -> None:
     note("prepare", message)
 
 
-def prepare(config: PrepareConfig) -> dict[str, Any]:
-    """Run the stage (one at a time per run folder); return its manifest entry."""
+def run(config: PrepareConfig) -> dict[str, Any]:
+    """Run the stage (one at a time per run folder); return its summary, which is also its manifest entry."""
     paths = {kind: resolve_source(kind, getattr(config, kind)) for kind in ("reviews", "meta", "tmdb")}
     for kind, path in paths.items():
         try:
@@ -289,7 +289,7 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
     )
 
     if config.with_rationales:
-        from generation.rationale_prompts import attach_user_prefers
+        from distillrecdial_kit.generation.rationale_prompts import attach_user_prefers
 
         roles, distilled = attach_user_prefers(roles, out)
         _log(f"rationales: distilled preferences for {distilled:,} shown interactions")
@@ -314,7 +314,7 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
         "versions": package_versions(),
     }
     if config.with_rationales:
-        from generation.rationale_prompts import rationales_fingerprint
+        from distillrecdial_kit.generation.rationale_prompts import rationales_fingerprint
 
         entry["inputs"]["rationales"] = rationales_fingerprint(out)
     record_stage(out, "prepare", entry)
@@ -383,9 +383,3 @@ def summary_lines(entry: dict[str, Any]) -> list[str]:
         + (f" (details in {PROBLEMS_FILE})" if bad else "")
     )
     return lines
-
-
-def run(args: argparse.Namespace) -> int:
-    entry = prepare(config_from_args(args))
-    print("\n".join(summary_lines(entry)))
-    return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from generation.personas import Persona, system_prompt
+from distillrecdial_kit.generation.personas import Persona, system_prompt
 
 #: How each fact is labelled in the prompt text.
 FACT_LABELS = {

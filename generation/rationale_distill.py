@@ -17,14 +17,14 @@ from typing import Any
 
 import orjson
 
-from generation.dialogue_parser import errors
-from generation.rationale_format import format_rationale
-from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, load_rationales
-from pipeline.atomic import atomic_path
-from pipeline.console import progress
-from pipeline.errors import StageError
-from pipeline.layout import DISTILL_RATIONALES_DIR as OUT_DIR
-from pipeline.manifest import record_stage
+from distillrecdial_kit.generation.dialogue_parser import errors
+from distillrecdial_kit.generation.rationale_format import format_rationale
+from distillrecdial_kit.generation.rationale_store import MERGED_FILE, RATIONALES_DIR, load_rationales
+from distillrecdial_kit.pipeline.atomic import atomic_path
+from distillrecdial_kit.pipeline.console import progress
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import DISTILL_RATIONALES_DIR as OUT_DIR
+from distillrecdial_kit.pipeline.manifest import record_stage
 
 
 def sft_example(record: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
@@ -53,7 +53,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def distill_rationales(args: argparse.Namespace) -> dict[str, Any]:
-    from generation.distill import held_out
+    from distillrecdial_kit.generation.distill import held_out
 
     source = args.run / RATIONALES_DIR / MERGED_FILE
     if not source.exists():

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from generation.dialogue_parser import errors
+from distillrecdial_kit.generation.dialogue_parser import errors
 
 USER_LABEL = "USER PREFERS"
 ITEM_LABEL = "ITEM IS"

@@ -11,9 +11,14 @@ from pathlib import Path
 
 import polars as pl
 
-from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, load_rationales, user_prefers_by_review
-from pipeline.errors import StageError
-from pipeline.manifest import file_fingerprint, sha256_file
+from distillrecdial_kit.generation.rationale_store import (
+    MERGED_FILE,
+    RATIONALES_DIR,
+    load_rationales,
+    user_prefers_by_review,
+)
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.manifest import file_fingerprint, sha256_file
 
 
 def attach_user_prefers(roles: pl.DataFrame, run: Path) -> tuple[pl.DataFrame, int]:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from generation.rationale_template import (
+from distillrecdial_kit.generation.rationale_template import (
     DISLIKE_VERBS,
     GENERIC,
     LIKE_VERBS,

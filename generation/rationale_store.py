@@ -17,12 +17,12 @@ from typing import Any
 
 import orjson
 
-from generation.dialogue_parser import errors
-from generation.raw_store import read_records
-from pipeline.atomic import atomic_path
-from pipeline.errors import StageError
-from pipeline.layout import RATIONALES_DIR
-from pipeline.layout import RATIONALES_FILE as MERGED_FILE
+from distillrecdial_kit.generation.dialogue_parser import errors
+from distillrecdial_kit.generation.raw_store import read_records
+from distillrecdial_kit.pipeline.atomic import atomic_path
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import RATIONALES_DIR
+from distillrecdial_kit.pipeline.layout import RATIONALES_FILE as MERGED_FILE
 
 
 def rationale_id(user_id: str, item_id: str, generator: dict[str, Any]) -> str:

@@ -26,8 +26,8 @@ from typing import Any
 import orjson
 import polars as pl
 
-from generation.backends import Backend, ModelSpec, Sampling, add_model_arguments
-from generation.generate import (
+from distillrecdial_kit.generation.backends import Backend, ModelSpec, Sampling, add_model_arguments
+from distillrecdial_kit.generation.generate import (
     VERSIONED,
     check_generator,
     generator_info,
@@ -36,8 +36,8 @@ from generation.generate import (
     record_generator,
     release_engines,
 )
-from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
-from generation.rationale_format import (
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.rationale_format import (
     ITEM_FACTS,
     errors,
     facts_block,
@@ -45,12 +45,24 @@ from generation.rationale_format import (
     parse_rationale,
     request_messages,
 )
-from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, merge_rationales, rationale_id, resume_shard
-from generation.rationale_template import TEMPLATE_MODEL, ItemDescription, describe_item, review_text, write_rationales
-from generation.raw_store import ShardWriter, shard_name, shard_of
-from pipeline.console import note, progress
-from pipeline.errors import StageError
-from pipeline.manifest import package_versions, read_manifest, record_stage
+from distillrecdial_kit.generation.rationale_store import (
+    MERGED_FILE,
+    RATIONALES_DIR,
+    merge_rationales,
+    rationale_id,
+    resume_shard,
+)
+from distillrecdial_kit.generation.rationale_template import (
+    TEMPLATE_MODEL,
+    ItemDescription,
+    describe_item,
+    review_text,
+    write_rationales,
+)
+from distillrecdial_kit.generation.raw_store import ShardWriter, shard_name, shard_of
+from distillrecdial_kit.pipeline.console import note, progress
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.manifest import package_versions, read_manifest, record_stage
 
 ROLES = ("teacher", "student")
 #: How the template writer reads reviews.
@@ -134,7 +146,7 @@ def select_reviews(run: Path, every: bool, reviews: Path | None) -> tuple[pl.Dat
         )
         frame = frame.join(wanted, on=["user_id", "item_id"], how="semi")
     elif reviews is not None:
-        from generation.amazon import read_review_texts
+        from distillrecdial_kit.generation.amazon import read_review_texts
 
         check_reviews_file(run, reviews)
         missing = frame.filter(pl.col("review_title").is_null() & pl.col("review_text").is_null())
@@ -207,7 +219,7 @@ def template_model(reader: str) -> str:
     """The template's provenance name: the writer's version and how it read the reviews."""
     if reader == "rules":
         return f"{TEMPLATE_MODEL}+rules"
-    from generation.rationale_spacy import MODEL_PACKAGE, model_version
+    from distillrecdial_kit.generation.rationale_spacy import MODEL_PACKAGE, model_version
 
     version = model_version()
     if version is None:
@@ -229,7 +241,7 @@ class TemplateRationaleBackend:
 
     def generate(self, prompts: Sequence[dict[str, Any]], sampling: Sampling) -> list[str | Exception]:
         if self.reader == "spacy":
-            from generation.rationale_spacy import spacy_phrases
+            from distillrecdial_kit.generation.rationale_spacy import spacy_phrases
 
             read = spacy_phrases([review_text(*request["review"]) for request in prompts])
         else:

@@ -23,12 +23,12 @@ from typing import Any
 
 import orjson
 
-from generation.personas import PERSONA_BY_ID
-from pipeline.atomic import atomic_path, remove_stale_temps
-from pipeline.faults import armed, failpoint
-from pipeline.jsonl import Check, JsonlReader, is_type, label_for, scan_lines
-from pipeline.layout import MERGED_FILE as MERGED_NAME
-from pipeline.problems import Problem, ProblemLog
+from distillrecdial_kit.generation.personas import PERSONA_BY_ID
+from distillrecdial_kit.pipeline.atomic import atomic_path, remove_stale_temps
+from distillrecdial_kit.pipeline.faults import armed, failpoint
+from distillrecdial_kit.pipeline.jsonl import Check, JsonlReader, is_type, label_for, scan_lines
+from distillrecdial_kit.pipeline.layout import MERGED_FILE as MERGED_NAME
+from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
 
 def shard_name(index: int, count: int) -> str:

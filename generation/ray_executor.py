@@ -27,13 +27,15 @@ from typing import Any
 
 import orjson
 
-from generation.backends import ModelSpec, Sampling
-from generation.raw_store import ShardWriter
-from pipeline.console import note, progress
-from pipeline.errors import StageError
+from distillrecdial_kit.generation.backends import ModelSpec, Sampling
+from distillrecdial_kit.generation.raw_store import ShardWriter
+from distillrecdial_kit.pipeline.console import note, progress
+from distillrecdial_kit.pipeline.errors import StageError
 
 INSTALL_HINT = "pip install 'distillrecdial[ray]' (ray[data]==2.60.0) on the driver and on every node"
-#: Packages shipped to the cluster with the job, so replicas run the driver's exact code.
+#: The import name the code lives under, and its packages shipped to the cluster with the job, so replicas run the
+#: driver's exact code.
+PACKAGE = "distillrecdial_kit"
 SHIPPED_PACKAGES = ("generation", "pipeline")
 
 
@@ -86,8 +88,8 @@ class Replica:
     def __init__(
         self, backend: str, spec: dict[str, Any], sampling: dict[str, Any], generator: dict[str, Any], walks: bool
     ):
-        from generation.generate import load_backend, make_record
-        from generation.walk_check import make_walk_record
+        from distillrecdial_kit.generation.generate import load_backend, make_record
+        from distillrecdial_kit.generation.walk_check import make_walk_record
 
         self.sampling = Sampling(**sampling)
         self.generator = generator
@@ -196,10 +198,23 @@ def replica_options(backend: str, options: dict[str, Any], gpus: int) -> dict[st
 
 
 def shipped_code() -> dict[str, Any]:
-    """A runtime environment that carries this checkout's packages to every replica."""
-    import importlib
+    """A runtime environment that carries this checkout's packages to every replica.
 
-    return {"py_modules": [str(Path(importlib.import_module(name).__file__).parent) for name in SHIPPED_PACKAGES]}
+    Ray makes a shipped folder importable by its own name, so the packages are staged under a folder named like the
+    import name (``distillrecdial_kit/generation``, ...) and replicas import them exactly as the driver does.
+    """
+    import atexit
+    import importlib
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="distillrecdial-ray-")
+    atexit.register(shutil.rmtree, folder, True)
+    stage = Path(folder) / PACKAGE
+    for name in SHIPPED_PACKAGES:
+        source = Path(importlib.import_module(f"{PACKAGE}.{name}").__file__).parent
+        shutil.copytree(source, stage / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return {"py_modules": [str(stage)]}
 
 
 def quiet_ray_data(ray: Any) -> None:

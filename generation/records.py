@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
-from generation.dialogue_parser import ParsedDialogue, errors
+from distillrecdial_kit.generation.dialogue_parser import ParsedDialogue, errors
 
 __all__ = [
     "GENERATOR_FIELDS",

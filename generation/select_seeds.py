@@ -22,10 +22,10 @@ import orjson
 import polars as pl
 import scipy.sparse as sp
 
-from generation.collaborative import cosine_item_similarity
-from generation.personas import PERSONAS
-from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
-from generation.selection import (
+from distillrecdial_kit.generation.collaborative import cosine_item_similarity
+from distillrecdial_kit.generation.personas import PERSONAS
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.selection import (
     STRATEGIES,
     farthest_first,
     persona_quotas,
@@ -33,11 +33,11 @@ from generation.selection import (
     uncertainty_scores,
     user_features,
 )
-from pipeline.atomic import write_bytes
-from pipeline.console import note, progress
-from pipeline.errors import StageError
-from pipeline.layout import SELECTION_FILE
-from pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.atomic import write_bytes
+from distillrecdial_kit.pipeline.console import note, progress
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import SELECTION_FILE
+from distillrecdial_kit.pipeline.manifest import record_stage
 
 FACT_COLUMNS = ("genres", "keywords", "actors", "directors")
 REPRESENTATION = (

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from generation.personas import quotas
+from distillrecdial_kit.generation.personas import quotas
 
 STRATEGIES = ("random", "kcenter", "uncertainty")
 

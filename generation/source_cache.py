@@ -19,9 +19,9 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from pipeline.atomic import atomic_path, write_bytes
-from pipeline.manifest import sha256_file
-from pipeline.problems import ProblemLog
+from distillrecdial_kit.pipeline.atomic import atomic_path, write_bytes
+from distillrecdial_kit.pipeline.manifest import sha256_file
+from distillrecdial_kit.pipeline.problems import ProblemLog
 
 CACHE_VERSION = 2
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.errors import StageError
+from distillrecdial_kit.pipeline.errors import StageError
 
 #: The public upstream files, for ``prepare --from-hub``.
 HUB_DEFAULTS = {

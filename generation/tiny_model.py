@@ -7,7 +7,7 @@ a Llama-3-style chat template whose assistant turns sit inside
 ``assistant_only_loss`` works, and a randomly initialised 2-layer Llama
 (hidden 64, head_dim 32, the smallest vLLM's CPU attention accepts).
 
-    python -m generation.tiny_model --run runs/demo --out runs/demo/tiny-llama
+    python -m distillrecdial_kit.generation.tiny_model --run runs/demo --out runs/demo/tiny-llama
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.layout import MERGED_FILE, RAW_DIR
+from distillrecdial_kit.pipeline.layout import MERGED_FILE, RAW_DIR
 
 SPECIAL_TOKENS = [
     "<|begin_of_text|>",

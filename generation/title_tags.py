@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from generation.dialogue_parser import TAG
+from distillrecdial_kit.generation.dialogue_parser import TAG
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _YEAR_AFTER = re.compile(r"\s*[(\[](?:19|20)\d\d(?:\s+film)?[)\]]")

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from generation.line_scan import LineScan, read_source_bytes
-from pipeline.problems import Problem, ProblemLog
+from distillrecdial_kit.generation.line_scan import LineScan, read_source_bytes
+from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
 #: Flattened TMDB facts, in the order the catalog stores them.
 TMDB_FIELDS = (

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from generation.backends import generation_problems
-from generation.dialogue_parser import ASSISTANT, ParsedDialogue, item_ids, parse_dialogue
-from generation.records import dialogue_id, prompt_record
+from distillrecdial_kit.generation.backends import generation_problems
+from distillrecdial_kit.generation.dialogue_parser import ASSISTANT, ParsedDialogue, item_ids, parse_dialogue
+from distillrecdial_kit.generation.records import dialogue_id, prompt_record
 
 
 def check_walk_dialogue(parsed: ParsedDialogue, walk: dict[str, Any]) -> ParsedDialogue:

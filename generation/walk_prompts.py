@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from generation.personas import PERSONA_BY_ID, Persona
-from generation.prompts import FACT_LABELS, item_tag, select_facts
+from distillrecdial_kit.generation.personas import PERSONA_BY_ID, Persona
+from distillrecdial_kit.generation.prompts import FACT_LABELS, item_tag, select_facts
 
 KIND = "walk"
 

@@ -22,16 +22,16 @@ from typing import Any
 import orjson
 import polars as pl
 
-from generation.item_graph import GraphOptions, build_graph
-from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
-from generation.walk_prompts import build_walk_prompt
-from generation.walks import UserStart, WalkOptions, sample_walks
-from pipeline.atomic import atomic_path, write_bytes
-from pipeline.console import note, progress, warn
-from pipeline.errors import StageError
-from pipeline.layout import WALK_GRAPH_FILE as GRAPH_FILE
-from pipeline.layout import WALK_PROMPTS_FILE, WALKS_DIR, WALKS_FILE
-from pipeline.manifest import read_manifest, record_stage, sha256_file
+from distillrecdial_kit.generation.item_graph import GraphOptions, build_graph
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.walk_prompts import build_walk_prompt
+from distillrecdial_kit.generation.walks import UserStart, WalkOptions, sample_walks
+from distillrecdial_kit.pipeline.atomic import atomic_path, write_bytes
+from distillrecdial_kit.pipeline.console import note, progress, warn
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import WALK_GRAPH_FILE as GRAPH_FILE
+from distillrecdial_kit.pipeline.layout import WALK_PROMPTS_FILE, WALKS_DIR, WALKS_FILE
+from distillrecdial_kit.pipeline.manifest import read_manifest, record_stage, sha256_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.item_graph import RELATION_COLUMNS, RELATIONS, ItemGraph, shared_values
+from distillrecdial_kit.generation.item_graph import RELATION_COLUMNS, RELATIONS, ItemGraph, shared_values
 
 #: Why a user got no walk (counted in the stage summary).
 NO_LIKED_START = "no_liked_history_item"

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.faults import failpoint
+from distillrecdial_kit.pipeline.faults import failpoint
 
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.(?:tmp|staging)$")
 _umask_guard = threading.Lock()

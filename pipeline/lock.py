@@ -17,9 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.atomic import file_mode
-from pipeline.errors import StageError
-from pipeline.layout import LOCKS_DIR as LOCK_DIR
+from distillrecdial_kit.pipeline.atomic import file_mode
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import LOCKS_DIR as LOCK_DIR
 
 #: Exit status of a stage refused because another process holds its lock (EX_TEMPFAIL: try again later).
 LOCKED_EXIT = 75

@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-from pipeline.atomic import write_bytes
-from pipeline.layout import MANIFEST_FILE
-from pipeline.lock import LOCK_DIR, exclusive_lock
+from distillrecdial_kit.pipeline.atomic import write_bytes
+from distillrecdial_kit.pipeline.layout import MANIFEST_FILE
+from distillrecdial_kit.pipeline.lock import LOCK_DIR, exclusive_lock
 
 MANIFEST_NAME = MANIFEST_FILE
 FORMAT_VERSION = 1

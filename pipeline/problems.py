@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.atomic import atomic_path
+from distillrecdial_kit.pipeline.atomic import atomic_path
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 from benchmarks.sample_run import sample_config
-from generation.prepare import PrepareConfig, prepare
+from distillrecdial_kit.generation.prepare import PrepareConfig
+from distillrecdial_kit.generation.prepare import run as prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,7 +125,7 @@ def tiny_sources(tmp_path: Path):
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     """Stop vLLM engines while pytest's output streams are still open (their shutdown logs otherwise fail)."""
-    from generation.generate import release_engines
+    from distillrecdial_kit.generation.generate import release_engines
 
     release_engines()
 
@@ -132,7 +133,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 @pytest.fixture(scope="session")
 def tiny_model(sample_run, tmp_path_factory) -> Path:
     """A tiny Llama with a BPE tokenizer trained on the sample's prompts (built once per session)."""
-    from generation.tiny_model import build_tiny_model, run_texts
+    from distillrecdial_kit.generation.tiny_model import build_tiny_model, run_texts
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-llama", run_texts(sample_run))
 
@@ -193,8 +194,8 @@ def teacher_run(sample_run, tmp_path_factory) -> Path:
     """The sample after `generate` with the template teacher (prompts and items copied, nothing else)."""
     import shutil
 
-    from generation.prepare import ITEMS_FILE, PROMPTS_FILE
-    from pipeline.cli import main
+    from distillrecdial_kit.generation.prepare import ITEMS_FILE, PROMPTS_FILE
+    from distillrecdial_kit.pipeline.cli import main
 
     run = tmp_path_factory.mktemp("teacher") / "run"
     run.mkdir()
@@ -209,7 +210,7 @@ def distilled_run(teacher_run, tmp_path_factory) -> Path:
     """The teacher run after `distill`: what a student trains on."""
     import shutil
 
-    from pipeline.cli import main
+    from distillrecdial_kit.pipeline.cli import main
 
     run = tmp_path_factory.mktemp("distilled") / "run"
     shutil.copytree(teacher_run, run)

@@ -10,7 +10,8 @@ import orjson
 import polars as pl
 import pytest
 
-from generation.prepare import PROBLEMS_FILE, PROMPTS_FILE, prepare
+from distillrecdial_kit.generation.prepare import PROBLEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.prepare import run as prepare
 from tests.conftest import meta, review, tmdb
 
 ITEMS = ["B0ITEM0001", "B0ITEM0002", "B0ITEM0003", "B0ITEM0004"]
@@ -85,7 +86,9 @@ def test_items_without_title_or_tmdb_match_are_dropped_and_counted(tiny_sources)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "distillrecdial_kit.pipeline.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_missing_input_file_is_one_clear_error_line(tmp_path):

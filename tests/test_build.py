@@ -12,15 +12,15 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
-from builder.crslab_export import SPLIT_FILES
-from builder.features import FEATURES
-from builder.rows import REC_CLOSE, REC_OPEN, sft_row
-from builder.splits import DEFAULT_FRACTIONS, SPLITS, assign_splits, quota
-from builder.validate import validate_record
-from distillrecdial import DistillRecDial
-from generation.distill import load_catalog
-from generation.raw_store import MERGED_NAME, read_records
-from pipeline.cli import main
+from distillrecdial_kit.builder.crslab_export import SPLIT_FILES
+from distillrecdial_kit.builder.features import FEATURES
+from distillrecdial_kit.builder.rows import REC_CLOSE, REC_OPEN, sft_row
+from distillrecdial_kit.builder.splits import DEFAULT_FRACTIONS, SPLITS, assign_splits, quota
+from distillrecdial_kit.builder.validate import validate_record
+from distillrecdial_kit.distillrecdial import DistillRecDial
+from distillrecdial_kit.generation.distill import load_catalog
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.pipeline.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -178,9 +178,9 @@ def test_the_built_folder_exports_to_crslab(built, capsys):
 
 
 def test_the_card_embeds_the_measured_quality_table_and_figures(built):
-    from dataset_card.card import quality_markdown
-    from dataset_card.provenance import generator_label
-    from dataset_card.report import build_report
+    from distillrecdial_kit.dataset_card.card import quality_markdown
+    from distillrecdial_kit.dataset_card.provenance import generator_label
+    from distillrecdial_kit.dataset_card.report import build_report
 
     card = (built / "hub" / "README.md").read_text()
     assert "## Quality, measured" in card

@@ -20,10 +20,10 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
-from builder.features import FEATURES, OPTIONAL_CONFIGS
-from generation.raw_store import MERGED_NAME, read_records
-from generation.records import dialogue_id
-from pipeline.cli import main
+from distillrecdial_kit.builder.features import FEATURES, OPTIONAL_CONFIGS
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.generation.records import dialogue_id
+from distillrecdial_kit.pipeline.cli import main
 
 LOCAL_MODEL = "/tmp/some-builder/runs/demo/tiny-llama"
 LOCAL_ADAPTER = "runs/demo/student"
@@ -265,8 +265,8 @@ def test_the_template_share_is_stated_when_data_is_mixed(mixed_run):
 
 
 def test_distinct_n_is_measured_on_equal_size_samples(mixed_run):
-    from dataset_card.provenance import generator_label
-    from dataset_card.report import build_report
+    from distillrecdial_kit.dataset_card.provenance import generator_label
+    from distillrecdial_kit.dataset_card.report import build_report
 
     report = build_report(mixed_run, roles=["teacher", "student"], label=generator_label, equal_size=True)
     equal = report["diversity_equal_size"]["by_generator"]
@@ -356,6 +356,6 @@ def test_figures_are_readable_and_referenced(mixed_run):
     ],
 )
 def test_generators_are_named_without_paths(name, shown):
-    from dataset_card.provenance import public_name
+    from distillrecdial_kit.dataset_card.provenance import public_name
 
     assert public_name(name) == shown

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 from benchmarks.sample_run import SAMPLE
-from generation.personas import PERSONAS
+from distillrecdial_kit.generation.personas import PERSONAS
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     command = shutil.which("distillrecdial")
-    base = [command] if command else [sys.executable, "-m", "pipeline.cli"]
+    base = [command] if command else [sys.executable, "-m", "distillrecdial_kit.pipeline.cli"]
     return subprocess.run([*base, *args], capture_output=True, text=True, timeout=300)
 
 
@@ -64,7 +64,7 @@ def test_bad_option_values_are_rejected_without_traceback(tmp_path):
 
 
 def test_every_stage_takes_quiet_and_verbose():
-    from pipeline.cli import build_parser
+    from distillrecdial_kit.pipeline.cli import build_parser
 
     stages = build_parser()._subparsers._group_actions[0].choices
     for name, parser in stages.items():
@@ -87,7 +87,7 @@ def test_quiet_leaves_only_the_summary_and_verbose_adds_notes(tmp_path):
 
 
 def test_a_quiet_stage_does_not_silence_the_next_one_in_the_same_process(tmp_path, capfd):
-    from pipeline.cli import main
+    from distillrecdial_kit.pipeline.cli import main
 
     sources = ["--reviews", str(SAMPLE / "Movies_and_TV.jsonl"), "--meta", str(SAMPLE / "meta_Movies_and_TV.jsonl")]
     sources += ["--tmdb", str(SAMPLE / "tmdb_movies.json")]

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import sys
-from pipeline.cli import main
+from distillrecdial_kit.pipeline.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit:

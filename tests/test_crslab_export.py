@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.crslab_export import (
+from distillrecdial_kit.builder.crslab_export import (
     MIN_ENTITIES,
     PAD_ENTITY,
     SELF_LOOP_RELATION,
@@ -17,9 +17,9 @@ from builder.crslab_export import (
     export_crslab,
     nltk_tokenize,
 )
-from builder.entity_linking import EntityLinker
-from builder.kg import kg_triples
-from pipeline.errors import StageError
+from distillrecdial_kit.builder.entity_linking import EntityLinker
+from distillrecdial_kit.builder.kg import kg_triples
+from distillrecdial_kit.pipeline.errors import StageError
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLITS = ("train", "validation", "test")
@@ -238,7 +238,7 @@ def test_bad_inputs(tmp_path, hub):
 
 
 def test_cli_module(hub, tmp_path, capsys):
-    from builder import export_crslab as cli
+    from distillrecdial_kit.builder import export_crslab as cli
 
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
@@ -268,7 +268,7 @@ def crslab_dataset(out: Path):
     """
     pytest.importorskip("crslab", reason="install with: pip install --no-deps crslab==0.1.2")
     pytest.importorskip("torch_geometric")
-    from evaluation.kbrd import export_reader
+    from distillrecdial_kit.evaluation.kbrd import export_reader
 
     return export_reader(out)
 

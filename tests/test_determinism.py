@@ -6,8 +6,9 @@ import orjson
 import polars as pl
 
 from benchmarks.sample_run import sample_config
-from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROBLEMS_FILE, PROMPTS_FILE, prepare
-from pipeline.manifest import MANIFEST_NAME
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROBLEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.prepare import run as prepare
+from distillrecdial_kit.pipeline.manifest import MANIFEST_NAME
 
 ARTEFACTS = (ITEMS_FILE, INTERACTIONS_FILE, PROMPTS_FILE, PROBLEMS_FILE, MANIFEST_NAME)
 

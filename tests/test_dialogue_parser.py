@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from generation.dialogue_parser import ParsedDialogue, Turn, check_dialogue, item_ids, parse_dialogue
+from distillrecdial_kit.generation.dialogue_parser import ParsedDialogue, Turn, check_dialogue, item_ids, parse_dialogue
 
 CLEAN = (
     "[USR] I want a tense heist movie tonight.\n"
@@ -382,7 +382,7 @@ def test_pathological_input_does_not_hang():
 
 
 def test_carried_generation_problems_make_a_well_formed_dialogue_invalid():
-    from generation.dialogue_parser import TRUNCATED, carried_problems
+    from distillrecdial_kit.generation.dialogue_parser import TRUNCATED, carried_problems
 
     text = "[USR] Something tense?\n[AI] Try <id_A>.\n[USR] Seen it.\n[AI] Then <id_B>, it is"
     assert parse_dialogue(text).valid

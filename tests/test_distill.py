@@ -9,10 +9,10 @@ import orjson
 import pytest
 from datasets import load_dataset
 
-from generation.dialogue_parser import check_dialogue, parse_dialogue
-from generation.distill import cap_personas, distill_record, load_catalog
-from generation.raw_store import MERGED_NAME, read_records
-from pipeline.cli import main
+from distillrecdial_kit.generation.dialogue_parser import check_dialogue, parse_dialogue
+from distillrecdial_kit.generation.distill import cap_personas, distill_record, load_catalog
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.pipeline.cli import main
 
 
 @pytest.fixture(scope="module")

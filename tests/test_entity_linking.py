@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from builder.entity_linking import EntityLinker, normalise_pieces
-from builder.kg import RELATIONS, kg_triples
+from distillrecdial_kit.builder.entity_linking import EntityLinker, normalise_pieces
+from distillrecdial_kit.builder.kg import RELATIONS, kg_triples
 from tests.test_crslab_export import sample_items
 
 
@@ -172,7 +172,7 @@ HAND_MADE_TURNS = [
 
 
 def test_aho_corasick_linker_equals_the_phrase_matcher_one(items, linker):
-    from builder.entity_linking import PhraseMatcherLinker
+    from distillrecdial_kit.builder.entity_linking import PhraseMatcherLinker
 
     reference = PhraseMatcherLinker.from_items(items)
     # Every movie title as written, lowercased, upper-cased and mid-sentence, as extra turns.
@@ -190,7 +190,7 @@ def test_aho_corasick_linker_equals_the_phrase_matcher_one(items, linker):
 def test_plain_chunks_skip_spacy_with_spacys_own_tokens(linker):
     from wordfreq import top_n_list
 
-    from builder.entity_linking import _PLAIN, _plain_chunk
+    from distillrecdial_kit.builder.entity_linking import _PLAIN, _plain_chunk
 
     words = [w for w in top_n_list("en", 3000) if w.isascii()] + ["Mr", "Dr", "St", "A", "I", "cannot", "gonna"]
     checked = 0

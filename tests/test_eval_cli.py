@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import test_build
 
-from dataset_card.eval_tables import results_markdown
-from evaluation.metrics import RANK_METRICS
-from pipeline.cli import main
+from distillrecdial_kit.dataset_card.eval_tables import results_markdown
+from distillrecdial_kit.evaluation.metrics import RANK_METRICS
+from distillrecdial_kit.pipeline.cli import main
 
 built = test_build.built  # the sample built into RUN/hub, shared with the build tests (module-scoped)
 
@@ -102,7 +102,7 @@ def test_summary_line_help_and_one_line_errors(evaluated, tmp_path, capsys):
 
 def test_hub_repo_path_reads_the_same_configs(evaluated):
     """``--dataset REPO`` goes through ``datasets.load_dataset``; a local folder stands in for the Hub repo here."""
-    from evaluation.data import _read_folder, _read_hub
+    from distillrecdial_kit.evaluation.data import _read_folder, _read_hub
 
     via_datasets = _read_hub(str(evaluated / "hub"))
     via_parquet, _ = _read_folder(evaluated / "hub")

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import test_build
 
-from evaluation.data import load_data
-from evaluation.evaluate import EvalOptions, _histories, evaluate, train_data
-from evaluation.kbrd import KBRD
-from evaluation.ranking import Catalog, rank_targets
-from evaluation.tasks import recommend_examples
+from distillrecdial_kit.evaluation.data import load_data
+from distillrecdial_kit.evaluation.evaluate import EvalOptions, _histories, evaluate, train_data
+from distillrecdial_kit.evaluation.kbrd import KBRD
+from distillrecdial_kit.evaluation.ranking import Catalog, rank_targets
+from distillrecdial_kit.evaluation.tasks import recommend_examples
 
 pytest.importorskip("crslab", reason="install with: pip install --no-deps crslab==0.1.2")
 pytest.importorskip("torch_geometric")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from evaluation.llm import FactMatcher, LLMRanker, normalise_title
-from evaluation.methods import TrainData
-from evaluation.ranking import Catalog
-from evaluation.tasks import RecExample
+from distillrecdial_kit.evaluation.llm import FactMatcher, LLMRanker, normalise_title
+from distillrecdial_kit.evaluation.methods import TrainData
+from distillrecdial_kit.evaluation.ranking import Catalog
+from distillrecdial_kit.evaluation.tasks import RecExample
 
 
 def items() -> pl.DataFrame:

@@ -8,12 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from evaluation.data import EvalData
-from evaluation.evaluate import EvalOptions, evaluate, train_data
-from evaluation.evaluate import _histories as histories
-from evaluation.methods import BM25, ItemKNN, Popularity, item_documents
-from evaluation.ranking import Catalog, rank_targets
-from evaluation.tasks import RecExample, recommend_examples
+from distillrecdial_kit.evaluation.data import EvalData
+from distillrecdial_kit.evaluation.evaluate import EvalOptions, evaluate, train_data
+from distillrecdial_kit.evaluation.evaluate import _histories as histories
+from distillrecdial_kit.evaluation.methods import BM25, ItemKNN, Popularity, item_documents
+from distillrecdial_kit.evaluation.ranking import Catalog, rank_targets
+from distillrecdial_kit.evaluation.tasks import RecExample, recommend_examples
 
 N_ITEMS = 200
 

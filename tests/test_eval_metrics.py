@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation.metrics import bootstrap_ci, per_example, summarise
+from distillrecdial_kit.evaluation.metrics import bootstrap_ci, per_example, summarise
 
 
 def test_recall_at_k_counts_targets_ranked_within_k():

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from evaluation.respond import bleu, respond, respond_examples, rouge_l
+from distillrecdial_kit.evaluation.respond import bleu, respond, respond_examples, rouge_l
 
 
 def test_rouge_l_is_the_f1_of_the_longest_common_subsequence():

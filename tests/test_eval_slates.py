@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import test_build
 
-from evaluation.slates import slate_examples, slate_hits
-from pipeline.cli import main
+from distillrecdial_kit.evaluation.slates import slate_examples, slate_hits
+from distillrecdial_kit.pipeline.cli import main
 
 built = test_build.built
 

@@ -21,11 +21,11 @@ import orjson
 import pytest
 
 from benchmarks.sample_run import SAMPLE
-from generation.prepare import PROMPTS_FILE
-from generation.raw_store import MERGED_NAME, shard_name
-from pipeline.faults import ENV
-from pipeline.lock import LOCKED_EXIT
-from pipeline.manifest import MANIFEST_NAME
+from distillrecdial_kit.generation.prepare import PROMPTS_FILE
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, shard_name
+from distillrecdial_kit.pipeline.faults import ENV
+from distillrecdial_kit.pipeline.lock import LOCKED_EXIT
+from distillrecdial_kit.pipeline.manifest import MANIFEST_NAME
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +69,7 @@ INVOCATION_FIELDS = ("already_done", "written", "valid", "problems", "retries", 
 
 
 def command(stage: str, run: Path) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", *(a.format(run=run) for a in STAGES[stage])]
+    return [sys.executable, "-m", "distillrecdial_kit.pipeline.cli", *(a.format(run=run) for a in STAGES[stage])]
 
 
 def launch(stage: str, run: Path, failpoint: str | None = None) -> subprocess.Popen:

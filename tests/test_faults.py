@@ -22,13 +22,14 @@ import polars as pl
 import pytest
 
 from benchmarks.sample_run import SAMPLE, sample_config
-from builder.plan import PLAN_FILE
-from generation.generate import GENERATOR_FILE
-from generation.prepare import INTERACTIONS_FILE, PROBLEMS_FILE, PROMPTS_FILE, prepare
-from generation.raw_store import MERGED_NAME, merge_shards, shard_name
-from pipeline.cli import main
-from pipeline.errors import StageError
-from pipeline.manifest import MANIFEST_NAME, read_manifest, sha256_file
+from distillrecdial_kit.builder.plan import PLAN_FILE
+from distillrecdial_kit.generation.generate import GENERATOR_FILE
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, PROBLEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.prepare import run as prepare
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, merge_shards, shard_name
+from distillrecdial_kit.pipeline.cli import main
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.manifest import MANIFEST_NAME, read_manifest, sha256_file
 from tests.conftest import meta, review, tmdb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,11 @@ def problems_of(run: Path) -> list[dict]:
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "distillrecdial_kit.pipeline.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -266,7 +271,7 @@ def test_timestamps_in_seconds_are_detected_converted_and_counted(tiny_sources, 
 
 
 def test_generate_on_a_shard_held_by_another_process_is_refused_naming_its_pid(sample_run, tmp_path):
-    from pipeline.lock import generate_lock
+    from distillrecdial_kit.pipeline.lock import generate_lock
 
     run = tmp_path / "run"
     run.mkdir()
@@ -283,7 +288,7 @@ def test_generate_on_a_shard_held_by_another_process_is_refused_naming_its_pid(s
 
 
 def test_a_second_prepare_into_one_folder_is_refused_not_crashed(tmp_path):
-    from pipeline.lock import run_lock
+    from distillrecdial_kit.pipeline.lock import run_lock
 
     out = tmp_path / "run"
     out.mkdir()
@@ -305,7 +310,7 @@ def test_a_second_prepare_into_one_folder_is_refused_not_crashed(tmp_path):
 
 
 def test_a_second_build_of_one_run_is_refused(teacher_run, tmp_path, capsys):
-    from pipeline.lock import LOCKED_EXIT, run_lock
+    from distillrecdial_kit.pipeline.lock import LOCKED_EXIT, run_lock
 
     run = copy_run(teacher_run, tmp_path)
     with run_lock(run, "build"):

@@ -14,10 +14,11 @@ import orjson
 import pytest
 
 from benchmarks.synthetic_sources import write_sources
-from generation.generate import GENERATOR_FILE, run_generation
-from generation.prepare import PROMPTS_FILE, PrepareConfig, prepare
-from generation.raw_store import MERGED_NAME, open_shard, read_records
-from pipeline.cli import build_parser, main
+from distillrecdial_kit.generation.generate import GENERATOR_FILE, run_generation
+from distillrecdial_kit.generation.prepare import PROMPTS_FILE, PrepareConfig
+from distillrecdial_kit.generation.prepare import run as prepare
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, open_shard, read_records
+from distillrecdial_kit.pipeline.cli import build_parser, main
 from tests.conftest import assert_raw_record, run_with_prompts
 
 
@@ -106,7 +107,7 @@ def test_sigkill_midway_then_rerun_does_every_prompt_exactly_once(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "distillrecdial_kit.pipeline.cli",
         "generate",
         "--run",
         str(run),
@@ -143,7 +144,7 @@ def test_missing_prompts_and_bad_shard_index_are_clear_errors(tmp_path, capsys):
 
 
 def test_one_failing_prompt_fails_alone():
-    from generation.backends import isolate_failures
+    from distillrecdial_kit.generation.backends import isolate_failures
 
     def run(batch):
         if any(p["user_id"] == "bad" for p in batch):

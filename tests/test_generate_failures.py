@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from generation.generate import GENERATOR_FILE
+from distillrecdial_kit.generation.generate import GENERATOR_FILE
 from tests.conftest import run_with_prompts
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "distillrecdial_kit.pipeline.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:

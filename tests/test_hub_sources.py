@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.sample_run import SAMPLE
-from generation.sources import HUB_DEFAULTS, parse_hub_uri
-from pipeline.cli import main
-from pipeline.errors import StageError
-from pipeline.manifest import read_manifest
+from distillrecdial_kit.generation.sources import HUB_DEFAULTS, parse_hub_uri
+from distillrecdial_kit.pipeline.cli import main
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.manifest import read_manifest
 
 LOCAL = {
     "raw/review_categories/Movies_and_TV.jsonl": SAMPLE / "Movies_and_TV.jsonl",

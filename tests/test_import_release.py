@@ -8,11 +8,11 @@ from pathlib import Path
 import orjson
 from datasets import load_dataset
 
-from builder.import_release import chat_messages, sft_row
-from generation.personas import PERSONA_BY_ID
-from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
-from generation.raw_store import MERGED_NAME, read_records
-from pipeline.cli import main
+from distillrecdial_kit.builder.import_release import chat_messages, sft_row
+from distillrecdial_kit.generation.personas import PERSONA_BY_ID
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.pipeline.cli import main
 from tests.conftest import RAW_TYPES
 
 

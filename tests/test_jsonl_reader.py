@@ -7,11 +7,11 @@ import os
 import orjson
 import pytest
 
-from generation.raw_store import open_shard, raw_reader
-from pipeline.errors import StageError
-from pipeline.jsonl import JsonlReader, read_jsonl, require
-from pipeline.lock import LOCKED_EXIT, exclusive_lock
-from pipeline.problems import ProblemLog
+from distillrecdial_kit.generation.raw_store import open_shard, raw_reader
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.jsonl import JsonlReader, read_jsonl, require
+from distillrecdial_kit.pipeline.lock import LOCKED_EXIT, exclusive_lock
+from distillrecdial_kit.pipeline.problems import ProblemLog
 
 
 def write(path, *lines: bytes) -> None:

@@ -6,7 +6,7 @@ import random
 
 import polars as pl
 
-from generation.kcore import kcore
+from distillrecdial_kit.generation.kcore import kcore
 
 
 def reference_kcore(pairs: set[tuple[str, str]], k: int) -> set[tuple[str, str]]:

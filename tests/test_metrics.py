@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sacrebleu
 
-from dataset_card.metrics import (
+from distillrecdial_kit.dataset_card.metrics import (
     NgramIndex,
     PeopleIndex,
     TitleMatcher,
@@ -25,7 +25,7 @@ from dataset_card.metrics import (
     unsupported_people,
     vocabulary_size,
 )
-from generation.title_tags import Candidate, find_titles
+from distillrecdial_kit.generation.title_tags import Candidate, find_titles
 
 
 def turn(role: str, content: str) -> dict[str, str]:

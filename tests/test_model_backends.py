@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from generation.generate import run_generation
-from generation.raw_store import MERGED_NAME, read_records
-from pipeline.cli import build_parser
+from distillrecdial_kit.generation.generate import run_generation
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.pipeline.cli import build_parser
 from tests.conftest import assert_raw_record, run_with_prompts
 
 # One engine for the whole session: base and adapter runs share these settings (vLLM's CPU attention needs

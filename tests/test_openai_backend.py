@@ -16,11 +16,11 @@ from typing import ClassVar
 
 import pytest
 
-from generation.backends import ModelSpec, Sampling
-from generation.backends.openai_backend import OpenAIBackend, retry_delay
-from generation.generate import run_generation
-from generation.raw_store import MERGED_NAME, read_records
-from pipeline.cli import build_parser
+from distillrecdial_kit.generation.backends import ModelSpec, Sampling
+from distillrecdial_kit.generation.backends.openai_backend import OpenAIBackend, retry_delay
+from distillrecdial_kit.generation.generate import run_generation
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.pipeline.cli import build_parser
 from tests.conftest import assert_raw_record, run_with_prompts
 
 

@@ -5,6 +5,7 @@ Slow (it installs the base dependencies from the package index into a new venv),
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import build_parser
+from distillrecdial_kit.pipeline.cli import build_parser
 from tests.conftest import ROOT
 
 
@@ -40,13 +41,17 @@ def test_a_plain_install_gives_a_working_cli_for_every_stage(tmp_path: Path):
         result = subprocess.run([str(command), stage, "--help"], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, (stage, result.stderr[-2000:])
         assert "--quiet" in result.stdout, stage
-    # The installed code is the package's, not this checkout's: run from elsewhere.
-    where = subprocess.run(
-        [str(python), "-c", "import pipeline.cli, sys; print(pipeline.cli.__file__)"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
+    # The installed code is the package's, not this checkout's, and it lives under one import name: nothing generic
+    # (`pipeline`, `builder`, `generation`) is importable from the environment to shadow another package.
+    probe = (
+        "import importlib.util, json, distillrecdial_kit.pipeline.cli as cli;"
+        "names = ['pipeline', 'generation', 'builder', 'dataset_card', 'evaluation', 'train_student',"
+        " 'distillrecdial'];"
+        "print(json.dumps([cli.__file__, [n for n in names if importlib.util.find_spec(n)]]))"
     )
-    assert where.returncode == 0 and str(env_dir) in where.stdout, where
+    where = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert where.returncode == 0, where.stderr[-2000:]
+    cli_file, generic = json.loads(where.stdout)
+    assert str(env_dir) in cli_file
+    assert generic == []
     assert sys.prefix != str(env_dir)

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.sample_run import sample_config
-from generation.prepare import ITEMS_FILE, PROMPTS_FILE, prepare
-from pipeline.atomic import atomic_path, staging_dir, write_bytes
-from pipeline.cli import main
+from distillrecdial_kit.generation.prepare import ITEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.prepare import run as prepare
+from distillrecdial_kit.pipeline.atomic import atomic_path, staging_dir, write_bytes
+from distillrecdial_kit.pipeline.cli import main
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from generation.personas import PERSONAS, assign_personas, parse_weights, quotas
+from distillrecdial_kit.generation.personas import PERSONAS, assign_personas, parse_weights, quotas
 
 USERS = [f"AUSER{n:04d}" for n in range(103)]
 

@@ -6,10 +6,10 @@ import orjson
 import polars as pl
 import pytest
 
-from generation.personas import PERSONA_BY_ID, PERSONAS
-from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
-from generation.prompts import FACT_LABELS, item_tag
-from pipeline.manifest import read_manifest
+from distillrecdial_kit.generation.personas import PERSONA_BY_ID, PERSONAS
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.prompts import FACT_LABELS, item_tag
+from distillrecdial_kit.pipeline.manifest import read_manifest
 
 K = 12
 

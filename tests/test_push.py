@@ -18,7 +18,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from builder import push
+from distillrecdial_kit.builder import push
 from tests.hub_server import FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def client_env(hub: FakeHub, home: Path, token: str | None = FAKE_TOKEN) -> dict
 
 def run_push(hub: FakeHub, home: Path, folder: Path, *extra: str, token: str | None = FAKE_TOKEN):
     proc = subprocess.run(
-        [sys.executable, "-m", "builder.push", str(folder), *extra],
+        [sys.executable, "-m", "distillrecdial_kit.builder.push", str(folder), *extra],
         env=client_env(hub, home, token),
         cwd=ROOT,
         capture_output=True,

@@ -15,10 +15,10 @@ import pytest
 from datasets import load_dataset
 
 from benchmarks.sample_run import sample_config
-from builder.features import FEATURES
-from generation.prepare import prepare
-from generation.rationale_store import MERGED_FILE, RATIONALES_DIR, item_profiles, load_rationales
-from pipeline.cli import main
+from distillrecdial_kit.builder.features import FEATURES
+from distillrecdial_kit.generation.prepare import run as prepare
+from distillrecdial_kit.generation.rationale_store import MERGED_FILE, RATIONALES_DIR, item_profiles, load_rationales
+from distillrecdial_kit.pipeline.cli import main
 
 RATIONALES_FIELDS = [*FEATURES["rationales"], *(f"generator.{k}" for k in FEATURES["rationales"]["generator"])]
 RECORD_KEYS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from generation.rationale_format import format_rationale, parse_rationale
-from generation.rationale_template import describe_item, opinion_phrases, write_rationales
+from distillrecdial_kit.generation.rationale_format import format_rationale, parse_rationale
+from distillrecdial_kit.generation.rationale_template import describe_item, opinion_phrases, write_rationales
 
 
 def test_canonical_answer_parses_clean():
@@ -100,7 +100,7 @@ def test_opinions_follow_negation_and_copulas():
 
 def test_the_parse_finds_opinions_the_word_scan_cannot_reach():
     """spaCy's dependency parse links a predicate adjective to a subject several words away."""
-    from generation.rationale_spacy import spacy_phrases
+    from distillrecdial_kit.generation.rationale_spacy import spacy_phrases
 
     text = "The ending, after two hours of build-up, was utterly disappointing. Great acting though."
     assert opinion_phrases(text) == [(True, "great acting")]

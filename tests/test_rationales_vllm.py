@@ -9,10 +9,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from generation.dialogue_parser import errors
-from generation.rationale_store import load_rationales
-from generation.rationales import run_rationales
-from pipeline.cli import build_parser
+from distillrecdial_kit.generation.dialogue_parser import errors
+from distillrecdial_kit.generation.rationale_store import load_rationales
+from distillrecdial_kit.generation.rationales import run_rationales
+from distillrecdial_kit.pipeline.cli import build_parser
 from tests.test_model_backends import VLLM_ARGS
 from tests.test_rationales import RECORD_KEYS
 

@@ -13,12 +13,13 @@ import orjson
 import pytest
 
 from benchmarks.synthetic_sources import write_sources
-from generation import ray_executor
-from generation.generate import GENERATOR_FILE, run_generation
-from generation.prepare import PROMPTS_FILE, PrepareConfig, prepare
-from generation.raw_store import MERGED_NAME, open_shard, read_records
-from pipeline.cli import build_parser, main
-from pipeline.errors import StageError
+from distillrecdial_kit.generation import ray_executor
+from distillrecdial_kit.generation.generate import GENERATOR_FILE, run_generation
+from distillrecdial_kit.generation.prepare import PROMPTS_FILE, PrepareConfig
+from distillrecdial_kit.generation.prepare import run as prepare
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, open_shard, read_records
+from distillrecdial_kit.pipeline.cli import build_parser, main
+from distillrecdial_kit.pipeline.errors import StageError
 from tests.conftest import ROOT, run_with_prompts
 from tests.test_model_backends import VLLM_ARGS
 
@@ -116,7 +117,16 @@ def test_kill_9_of_the_driver_then_a_rerun_loses_and_duplicates_nothing(local_ra
     generate(reference)
 
     # The driver joins the module's cluster by address, as on a real cluster, and is killed mid-run.
-    command = [sys.executable, "-m", "pipeline.cli", "generate", "--run", str(run), "--role", "teacher"]
+    command = [
+        sys.executable,
+        "-m",
+        "distillrecdial_kit.pipeline.cli",
+        "generate",
+        "--run",
+        str(run),
+        "--role",
+        "teacher",
+    ]
     command += ["--executor", "ray", "--ray-address", local_ray, "--batch-size", "1", "--quiet"]
     shard = run / "raw" / "teacher" / SHARD
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

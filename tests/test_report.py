@@ -11,9 +11,9 @@ import orjson
 import polars as pl
 import pytest
 
-from dataset_card import report
-from dataset_card.figures import FIGURES
-from pipeline.errors import StageError
+from distillrecdial_kit.dataset_card import report
+from distillrecdial_kit.dataset_card.figures import FIGURES
+from distillrecdial_kit.pipeline.errors import StageError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from benchmarks.sample_run import sample_config
 from benchmarks.synthetic_sources import write_sources
-from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROBLEMS_FILE, PROMPTS_FILE, prepare
-from pipeline.manifest import MANIFEST_NAME
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROBLEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.prepare import run as prepare
+from distillrecdial_kit.pipeline.manifest import MANIFEST_NAME
 
 ARTEFACTS = (ITEMS_FILE, INTERACTIONS_FILE, PROMPTS_FILE, PROBLEMS_FILE, MANIFEST_NAME)
 
@@ -21,7 +22,7 @@ def prepare_command(src: Path, out: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "distillrecdial_kit.pipeline.cli",
         "prepare",
         "--reviews",
         str(src / "Movies_and_TV.jsonl"),

@@ -11,12 +11,12 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from generation.collaborative import cosine_item_similarity
-from generation.generate import run_generation
-from generation.raw_store import MERGED_NAME, read_records
-from generation.select_seeds import SELECTION_FILE, SelectConfig, select
-from generation.selection import farthest_first, uncertainty_scores
-from pipeline.cli import build_parser, main
+from distillrecdial_kit.generation.collaborative import cosine_item_similarity
+from distillrecdial_kit.generation.generate import run_generation
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.generation.select_seeds import SELECTION_FILE, SelectConfig, select
+from distillrecdial_kit.generation.selection import farthest_first, uncertainty_scores
+from distillrecdial_kit.pipeline.cli import build_parser, main
 from tests.conftest import run_with_prompts
 
 PERSONA = "cold_start_browser"

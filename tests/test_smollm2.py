@@ -14,9 +14,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from generation.backends import ModelSpec, Sampling, make_backend
-from generation.generate import parse_backend_args, run_generation
-from generation.models import (
+from distillrecdial_kit.generation.backends import ModelSpec, Sampling, make_backend
+from distillrecdial_kit.generation.generate import parse_backend_args, run_generation
+from distillrecdial_kit.generation.models import (
     KNOWN_MODELS,
     PROVENANCE_FILE,
     SMOLLM2_CHAT_TEMPLATE,
@@ -24,9 +24,9 @@ from generation.models import (
     repo_folder,
     resolve_model,
 )
-from generation.raw_store import MERGED_NAME, read_records
-from pipeline.cli import build_parser
-from pipeline.errors import StageError
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.pipeline.cli import build_parser
+from distillrecdial_kit.pipeline.errors import StageError
 from tests.conftest import assert_raw_record, run_with_prompts
 
 ALIAS = "smollm2-135m-instruct"
@@ -76,7 +76,7 @@ def test_the_folder_is_a_complete_hf_cache_snapshot(smollm2):
 
 
 def test_models_command_reports_and_prints_the_folder(smollm2, capsys):
-    from pipeline.cli import main
+    from distillrecdial_kit.pipeline.cli import main
 
     assert main(["models", "--cache-dir", str(repo_folder(ALIAS).parent)]) == 0
     assert "1 ready (0 converted now, 1 already there)" in capsys.readouterr().out
@@ -154,7 +154,7 @@ def test_smollm2_writes_deterministic_text_and_says_why_it_stopped(backend, smol
 
 def test_train_student_resolves_the_alias_before_reading_data(tmp_path, monkeypatch):
     """`--model_name_or_path smollm2-135m-instruct` goes through `resolve_model`: unmaterialised, it stops first."""
-    import train_student
+    from distillrecdial_kit import train_student
 
     monkeypatch.setenv("DISTILLRECDIAL_MODELS", str(tmp_path / "empty"))
     argv = ["--model_name_or_path", ALIAS, "--dataset_name", str(tmp_path / "none"), "--output_dir", str(tmp_path)]

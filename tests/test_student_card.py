@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from huggingface_hub import ModelCard
 
-from train_student import make_parser, model_card
+from distillrecdial_kit.train_student import make_parser, model_card
 
 
 def card_for(*argv: str) -> ModelCard:

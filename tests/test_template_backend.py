@@ -8,13 +8,13 @@ from collections import Counter
 import orjson
 import pytest
 
-from generation.backends import ModelSpec, Sampling
-from generation.backends.template import TemplateBackend, write_dialogue
-from generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue
-from generation.generate import known_items
-from generation.personas import PERSONAS
-from generation.prepare import PROMPTS_FILE
-from generation.prompts import item_tag
+from distillrecdial_kit.generation.backends import ModelSpec, Sampling
+from distillrecdial_kit.generation.backends.template import TemplateBackend, write_dialogue
+from distillrecdial_kit.generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue
+from distillrecdial_kit.generation.generate import known_items
+from distillrecdial_kit.generation.personas import PERSONAS
+from distillrecdial_kit.generation.prepare import PROMPTS_FILE
+from distillrecdial_kit.generation.prompts import item_tag
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +77,10 @@ def test_phrasing_varies_across_dialogues(dialogues):
 
 def test_template_dialogues_stop_normally_and_truncated_survives_reparsing(prompts, dialogues):
     """`truncated` comes from the backend, not the text, so build and distill must carry it over from the record."""
-    from builder.validate import validate_record
-    from generation.backends import Completion, finish_reason
-    from generation.distill import distill_record
-    from generation.generate import make_record
+    from distillrecdial_kit.builder.validate import validate_record
+    from distillrecdial_kit.generation.backends import Completion, finish_reason
+    from distillrecdial_kit.generation.distill import distill_record
+    from distillrecdial_kit.generation.generate import make_record
 
     generator = {"role": "teacher", "backend": "template", "model": "m", "adapter": None}
     prompt, text = dialogues[0]

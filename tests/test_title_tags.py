@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generation.title_tags import Candidate, recover_tags
+from distillrecdial_kit.generation.title_tags import Candidate, recover_tags
 
 CANDIDATES = [
     Candidate("B0GODF0001", "The Godfather", 1972),

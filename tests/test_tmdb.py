@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from generation.tmdb import flatten_tmdb, read_tmdb
-from pipeline.problems import ProblemLog
+from distillrecdial_kit.generation.tmdb import flatten_tmdb, read_tmdb
+from distillrecdial_kit.pipeline.problems import ProblemLog
 
 
 def test_cast_is_ordered_by_billing_and_directors_come_from_crew():

@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from generation.generate import run_generation
-from generation.raw_store import MERGED_NAME, read_records
-from pipeline.cli import build_parser
+from distillrecdial_kit.generation.generate import run_generation
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.pipeline.cli import build_parser
 from tests.conftest import ROOT, assert_raw_record, run_with_prompts
 from tests.test_model_backends import VLLM_ARGS
 
@@ -145,7 +145,7 @@ def test_overfitting_eight_examples_memorises_them(distilled_run, tiny_model, tm
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from train_student import main, make_parser
+    from distillrecdial_kit.train_student import main, make_parser
 
     examples = []
     # Every 12th example: all five personas, so the eight prompts (and openings) are told apart.

@@ -17,19 +17,19 @@ import polars as pl
 import pytest
 from datasets import load_dataset
 
-from builder.features import FEATURES
-from builder.splits import SPLITS
-from generation.backends.walk_template import write_walk_dialogue
-from generation.dialogue_parser import parse_dialogue
-from generation.item_graph import RELATIONS, GraphOptions, build_graph, shared_values
-from generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
-from generation.raw_store import MERGED_NAME, read_records
-from generation.walk_check import check_walk_dialogue
-from generation.walk_prompts import build_walk_prompt
-from generation.walk_stage import read_users
-from generation.walks import NO_LIKED_START, NO_PATH, UserStart, WalkOptions, sample_walks
-from pipeline import console
-from pipeline.cli import main
+from distillrecdial_kit.builder.features import FEATURES
+from distillrecdial_kit.builder.splits import SPLITS
+from distillrecdial_kit.generation.backends.walk_template import write_walk_dialogue
+from distillrecdial_kit.generation.dialogue_parser import parse_dialogue
+from distillrecdial_kit.generation.item_graph import RELATIONS, GraphOptions, build_graph, shared_values
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
+from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
+from distillrecdial_kit.generation.walk_check import check_walk_dialogue
+from distillrecdial_kit.generation.walk_prompts import build_walk_prompt
+from distillrecdial_kit.generation.walk_stage import read_users
+from distillrecdial_kit.generation.walks import NO_LIKED_START, NO_PATH, UserStart, WalkOptions, sample_walks
+from distillrecdial_kit.pipeline import console
+from distillrecdial_kit.pipeline.cli import main
 
 
 def catalog_frame(rows: list[dict]) -> pl.DataFrame:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
-from generation.dialogue_parser import TRUNCATED
+from distillrecdial_kit.generation.dialogue_parser import TRUNCATED
 
 BACKENDS = ("vllm", "openai", "transformers", "template")
 
@@ -107,23 +107,23 @@ def make_backend(name: str, spec: ModelSpec) -> Backend:
     served model name and is sent as is.
     """
     if name in ("vllm", "transformers"):
-        from generation.models import resolve_model
+        from distillrecdial_kit.generation.models import resolve_model
 
         spec = replace(spec, model=resolve_model(spec.model))
     if name == "template":
-        from generation.backends.template import TemplateBackend
+        from distillrecdial_kit.generation.backends.template import TemplateBackend
 
         return TemplateBackend(spec)
     if name == "vllm":
-        from generation.backends.vllm_backend import VLLMBackend
+        from distillrecdial_kit.generation.backends.vllm_backend import VLLMBackend
 
         return VLLMBackend(spec)
     if name == "transformers":
-        from generation.backends.transformers_backend import TransformersBackend
+        from distillrecdial_kit.generation.backends.transformers_backend import TransformersBackend
 
         return TransformersBackend(spec)
     if name == "openai":
-        from generation.backends.openai_backend import OpenAIBackend
+        from distillrecdial_kit.generation.backends.openai_backend import OpenAIBackend
 
         return OpenAIBackend(spec)
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -15,8 +15,8 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from generation.backends import STOP, Completion, ModelSpec, Sampling
-from generation.backends.vllm_backend import request_seed
+from distillrecdial_kit.generation.backends import STOP, Completion, ModelSpec, Sampling
+from distillrecdial_kit.generation.backends.vllm_backend import request_seed
 
 DEFAULTS: dict[str, Any] = {
     "base_url": None,  # falls back to OPENAI_BASE_URL, then the OpenAI API

@@ -16,10 +16,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from generation.backends import STOP, Completion, ModelSpec, Sampling
-from generation.backends.walk_template import write_walk_dialogue
-from generation.prompts import item_tag
-from generation.title_tags import Candidate, recover_tags
+from distillrecdial_kit.generation.backends import STOP, Completion, ModelSpec, Sampling
+from distillrecdial_kit.generation.backends.walk_template import write_walk_dialogue
+from distillrecdial_kit.generation.prompts import item_tag
+from distillrecdial_kit.generation.title_tags import Candidate, recover_tags
 
 Facts = dict[str, Any]
 

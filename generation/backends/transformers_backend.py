@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from generation.backends import LENGTH, STOP, Completion, ModelSpec, Sampling, isolate_failures
-from generation.backends.vllm_backend import request_seed
+from distillrecdial_kit.generation.backends import LENGTH, STOP, Completion, ModelSpec, Sampling, isolate_failures
+from distillrecdial_kit.generation.backends.vllm_backend import request_seed
 
 
 class TransformersBackend:

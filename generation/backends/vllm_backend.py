@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from generation.backends import STOP, Completion, ModelSpec, Sampling, isolate_failures
+from distillrecdial_kit.generation.backends import STOP, Completion, ModelSpec, Sampling, isolate_failures
 
 #: Engines by settings: a second run in one process (tests, notebooks) reuses the loaded engine.
 _ENGINES: dict[bytes, Any] = {}

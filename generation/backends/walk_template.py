@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from generation.prompts import item_tag
+from distillrecdial_kit.generation.prompts import item_tag
 
 
 def _join(values: Sequence[str]) -> str:
