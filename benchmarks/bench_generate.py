@@ -24,8 +24,12 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 from sample_run import sample_config  # noqa: E402
 
-from distillrecdial_kit.generation.backends import ModelSpec, Sampling, make_backend  # noqa: E402
-from distillrecdial_kit.generation.generate import release_engines  # noqa: E402
+from distillrecdial_kit.generation.backends import (  # noqa: E402
+    ModelSpec,
+    Sampling,
+    make_backend,
+    unload_engines,
+)
 from distillrecdial_kit.generation.prepare import PROMPTS_FILE, prepare  # noqa: E402
 from distillrecdial_kit.generation.tiny_model import build_tiny_model, run_texts  # noqa: E402
 
@@ -72,7 +76,7 @@ def main() -> int:
             for name in args.backends:
                 rows += time_backend(name, model, prompts, args.batch_sizes, sampling)
         finally:
-            release_engines()
+            unload_engines()
 
     print(f"\n{'backend':<13} {'batch':>5} {'prompts':>7} {'seconds':>8} {'prompts/s':>10}")
     for name, size, n, seconds, rate in rows:

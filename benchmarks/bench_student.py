@@ -25,13 +25,13 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.sample_run import sample_config
-from distillrecdial_kit.generation.generate import release_engines, run_generation
+from distillrecdial_kit.generation.backends import keep_engines_loaded, unload_engines
 from distillrecdial_kit.generation.models import materialise
 from distillrecdial_kit.generation.prepare import PROMPTS_FILE
 from distillrecdial_kit.generation.prepare import run as prepare
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
 from distillrecdial_kit.pipeline.atomic import write_bytes
-from distillrecdial_kit.pipeline.cli import build_parser, main
+from distillrecdial_kit.pipeline.cli import main, run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIAS = "smollm2-135m-instruct"
@@ -57,7 +57,7 @@ def student_generate(run: Path, role_dir: str, adapter: Path | None, max_new_tok
     argv += ["--adapter", str(adapter)] if adapter else []
     for option in VLLM_ARGS:
         argv += ["--backend-arg", option]
-    run_generation(build_parser().parse_args(argv))
+    run_stage(argv)
     records = list(read_records(run / "raw" / "student" / MERGED_NAME))
     shutil.move(run / "raw" / "student", run / "raw" / role_dir)  # the next model gets a folder of its own
     return records
@@ -151,10 +151,11 @@ def main_cli() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=384)
     parser.add_argument("--eval-fraction", type=float, default=0.2, help="users distill holds out (never trained on)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-student")
+    keep_engines_loaded()  # base and student share one engine
     try:
         result = main_bench(parser.parse_args())
     finally:
-        release_engines()
+        unload_engines()
     print("| student | valid | recommends target | truncated |\n|---|---:|---:|---:|")
     for name in ("base", "trained"):
         row = result[name]

@@ -9,22 +9,13 @@ the persona proportions to within one dialogue, on any machine.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Hashable
 
+from distillrecdial_kit.pipeline.seeded import digest, largest_remainder
+
 SPLITS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
-
-
-def quota(n: int, fractions: tuple[float, ...]) -> list[int]:
-    """Largest-remainder split of ``n`` into parts proportional to ``fractions`` (ties favour earlier parts)."""
-    raw = [n * f for f in fractions]
-    counts = [int(r) for r in raw]
-    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - counts[i]), i))
-    for i in order[: n - sum(counts)]:
-        counts[i] += 1
-    return counts
 
 
 def assign_splits(
@@ -36,9 +27,9 @@ def assign_splits(
         groups[stratum].append(user)
     assignment: dict[str, str] = {}
     for stratum in sorted(groups, key=repr):
-        users = sorted(groups[stratum], key=lambda u: hashlib.sha256(f"{seed}\x1f{u}".encode()).digest())
+        users = sorted(groups[stratum], key=lambda u: digest(seed, u))
         start = 0
-        for split, count in zip(SPLITS, quota(len(users), fractions), strict=True):
+        for split, count in zip(SPLITS, largest_remainder(len(users), fractions), strict=True):
             for user in users[start : start + count]:
                 assignment[user] = split
             start += count

@@ -16,9 +16,8 @@ from distillrecdial_kit.generation.dialogue_parser import (
     item_ids,
     parse_dialogue,
 )
+from distillrecdial_kit.generation.personas import sees_history
 from distillrecdial_kit.generation.title_tags import Candidate, find_titles
-
-COLD_START = ("cold_start_browser", "cold_start_task")
 
 
 def validate_record(
@@ -47,6 +46,6 @@ def validate_record(
     ]
     if any(find_titles(turn.content, candidates) for turn in parsed.turns):
         add("title_instead_of_tag")
-    if record["persona"] in COLD_START and cited & {h["item_id"] for h in record["history"]}:
+    if not sees_history(record["persona"]) and cited & {h["item_id"] for h in record["history"]}:
         add("cold_start_cites_history")
     return ParsedDialogue(parsed.turns, problems)

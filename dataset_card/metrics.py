@@ -51,7 +51,6 @@ teacher vs student agreement
 from __future__ import annotations
 
 import bisect
-import hashlib
 import itertools
 import re
 import statistics
@@ -65,7 +64,9 @@ import numpy as np
 
 from distillrecdial_kit.builder.rows import recommendations
 from distillrecdial_kit.generation.dialogue_parser import FIXED_PREFIX, TAG
+from distillrecdial_kit.generation.personas import sees_history
 from distillrecdial_kit.generation.title_tags import Candidate, find_titles
+from distillrecdial_kit.pipeline.seeded import order_key
 
 __all__ = [
     "MAX_N",
@@ -89,7 +90,6 @@ __all__ = [
 ]
 
 MAX_N = 4
-COLD_START = ("cold_start_browser", "cold_start_task")
 SELF_BLEU_POOL = 1000
 
 _TOKEN = re.compile(r"<id_[a-z0-9]+>|[^\W_]+(?:['’][^\W_]+)*")
@@ -222,7 +222,7 @@ def opening_diversity(openings: Sequence[str]) -> dict[str, float | None]:
 
 
 def _order_key(key: str) -> bytes:
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    return order_key(key)
 
 
 def _closest(length: int, counts: Counter[int], distinct: list[int]) -> int:
@@ -582,7 +582,7 @@ def dialogue_features(
         mentions += len(tags)
         named_items.update(tags)
     history = [h["item_id"] for h in record.get("history") or []]
-    cold = record["persona"] in COLD_START
+    cold = not sees_history(record["persona"])
     return DialogueFeatures(
         valid=bool(record.get("valid")),
         problems=list(record.get("problems") or []),

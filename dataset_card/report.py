@@ -12,7 +12,6 @@ roles exist, teacher and student side by side with their agreement on recommende
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from distillrecdial_kit.pipeline.console import progress, warn
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import BUILD_DIR, ITEMS_FILE, MERGED_FILE, PLAN_FILE, RAW_DIR, REPORT_DIR
 from distillrecdial_kit.pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.seeded import order_key
 
 __all__ = ["add_arguments", "build_report", "headline_markdown", "persona_markdown", "run"]
 
@@ -152,7 +152,7 @@ class _Corpus:
 
 
 def _hash64(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(str(key).encode("utf-8"), digest_size=8).digest(), "big")
+    return int.from_bytes(order_key(key), "big")
 
 
 def _raw_files(run: Path, roles: Sequence[str] | None) -> list[Path]:

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from distillrecdial_kit.evaluation import DEFAULT_METHODS, METHODS, TASKS
 from distillrecdial_kit.evaluation.data import EvalData, split_rows
 from distillrecdial_kit.evaluation.leakage import FIELDS, leak_flags, target_examples
 from distillrecdial_kit.evaluation.llm import LLMRanker
@@ -30,7 +31,6 @@ from distillrecdial_kit.evaluation.methods import (
 )
 from distillrecdial_kit.evaluation.metrics import RANK_METRICS, per_example, summarise
 from distillrecdial_kit.evaluation.ranking import Catalog, rank_targets
-from distillrecdial_kit.evaluation.stage import DEFAULT_METHODS, METHODS, TASKS
 from distillrecdial_kit.evaluation.tasks import RecExample, recommend_examples
 from distillrecdial_kit.pipeline.errors import StageError
 

@@ -17,17 +17,37 @@ Same inputs and --seed give a byte-identical results.json.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillrecdial_kit.evaluation import DEFAULT_METHODS, METHODS, TASKS
 from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import EVAL_DIR
 from distillrecdial_kit.pipeline.manifest import package_versions, record_stage
+from distillrecdial_kit.pipeline.stage import config_from
 
-TASKS = ("recommend", "respond", "collaborate", "slates")
-METHODS = ("popularity", "item_knn", "bm25", "bm25_rationales", "llm", "kbrd")
-DEFAULT_METHODS = ("popularity", "item_knn", "bm25", "llm")
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """What to evaluate (a built run, or a dataset folder / Hub repo), on which tasks, with which methods."""
+
+    run: Path | None = None
+    dataset: str | None = None
+    out: Path | None = None
+    tasks: tuple[str, ...] = ("recommend",)
+    split: str = "test"
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    seed: int = 42
+    bootstrap: int = 1000
+    backend: str = "template"
+    model: str | None = None
+    adapter: str | None = None
+    respond_model: str | None = None
+    respond_sample: int = 1000
+    kbrd_epochs: int = 3
+    item_profile: str = "facts"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def with_profiles(methods: list[str], profile: str) -> list[str]:
+def config_from_args(args: argparse.Namespace) -> EvaluateConfig:
+    return config_from(EvaluateConfig, args)
+
+
+def with_profiles(methods: list[str] | tuple[str, ...], profile: str) -> list[str]:
     """The methods to run: ``bm25_rationales`` right after ``bm25`` when rationale profiles are asked for."""
     chosen = list(dict.fromkeys(methods))
     if profile == "facts+rationales" and "bm25_rationales" not in chosen:
@@ -86,7 +110,8 @@ class _Bars:
         self.bars.clear()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: EvaluateConfig) -> dict[str, Any]:
+    """Evaluate; write results.json, eval.md and the figure; return the summary (the manifest entry)."""
     from distillrecdial_kit.evaluation.data import load_data
     from distillrecdial_kit.evaluation.evaluate import EvalOptions, evaluate
     from distillrecdial_kit.evaluation.report import write_outputs
@@ -98,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         raise StageError("--dataset without --run needs --out")
     data = load_data(args.run if args.dataset is None else None, args.dataset)
     options = EvalOptions(
-        tasks=args.tasks,
+        tasks=list(args.tasks),
         split=args.split,
         methods=with_profiles(args.methods, args.item_profile),
         seed=args.seed,
@@ -130,17 +155,31 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.run is not None:
         record_stage(args.run, "evaluate", summary)
-    best = ""
+    return {**summary, "headline": _headline(results), "out": str(out)}
+
+
+def _headline(results: dict[str, Any]) -> dict[str, Any]:
+    """What the summary line shows: the best Recall@10, the leakage share and the skipped dialogues."""
+    best = None
     if results.get("recommend"):
         scored = {m: v["all"]["recall@10"] or 0.0 for m, v in results["recommend"].items()}
         top = max(sorted(scored), key=lambda m: scored[m])
-        best = f"; best Recall@10: {top} {scored[top]:.3f}"
+        best = [top, scored[top]]
     leak = (results.get("leakage") or {}).get("seeker_names_target", {}).get("all", {}).get("any")
-    print(
-        f"evaluate: {summary['examples']:,} recommendations in {summary['dialogues']:,} {args.split} dialogues, "
-        f"{len(summary['methods'])} methods, tasks {' '.join(summary['tasks'])}{best}"
-        + (f"; leakage {leak:.1%}" if leak is not None else "")
-        + (f"; {n['skipped_dialogues']:,} malformed dialogues skipped" if n.get("skipped_dialogues") else "")
-        + f" → {out}"
+    return {"best_recall@10": best, "leakage": leak, "skipped_dialogues": results["n"].get("skipped_dialogues", 0)}
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    head = summary["headline"]
+    best = (
+        f"; best Recall@10: {head['best_recall@10'][0]} {head['best_recall@10'][1]:.3f}"
+        if head["best_recall@10"]
+        else ""
     )
-    return 0
+    return [
+        f"evaluate: {summary['examples']:,} recommendations in {summary['dialogues']:,} {summary['split']} dialogues, "
+        f"{len(summary['methods'])} methods, tasks {' '.join(summary['tasks'])}{best}"
+        + (f"; leakage {head['leakage']:.1%}" if head["leakage"] is not None else "")
+        + (f"; {head['skipped_dialogues']:,} malformed dialogues skipped" if head["skipped_dialogues"] else "")
+        + f" → {summary['out']}"
+    ]

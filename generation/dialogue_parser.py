@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "FIXED_PREFIX",
@@ -338,6 +339,18 @@ def parse_dialogue(text: str, carried: list[str] | tuple[str, ...] = ()) -> Pars
 def item_ids(text: str) -> list[str]:
     """ASINs of the ``<id_...>`` tags in ``text``, in order of first appearance, each once."""
     return list(dict.fromkeys(TAG.findall(text)))
+
+
+def shown_items(prompt: dict[str, Any]) -> set[str]:
+    """Item ids a prompt showed the writer (its target and the history it was given): the only ones a dialogue
+    written from it may cite."""
+    inputs = prompt["inputs"]
+    return {inputs["target"]["item_id"], *(h["item_id"] for h in inputs["history"])}
+
+
+def user_items(record: dict[str, Any]) -> list[str]:
+    """The user's items in a prompt or raw record, target first: what a title in their dialogue may refer to."""
+    return [record["target_item"], *(h["item_id"] for h in record["history"])]
 
 
 def _asin(item: str) -> str:

@@ -13,14 +13,14 @@ loadable with ``load_dataset("RUN/distill")`` and by ``train_student.py``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-import polars as pl
 
+from distillrecdial_kit.generation import rationale_distill
 from distillrecdial_kit.generation.dialogue_parser import (
     ParsedDialogue,
     Turn,
@@ -29,19 +29,34 @@ from distillrecdial_kit.generation.dialogue_parser import (
     item_ids,
     parse_dialogue,
 )
-from distillrecdial_kit.generation.generate import ROLES
 from distillrecdial_kit.generation.personas import PERSONAS
-from distillrecdial_kit.generation.prepare import ITEMS_FILE
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, raw_reader
 from distillrecdial_kit.generation.title_tags import Candidate, recover_tags
 from distillrecdial_kit.pipeline.atomic import atomic_path, write_text
 from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
-from distillrecdial_kit.pipeline.layout import DISTILL_DIR, RunLayout
+from distillrecdial_kit.pipeline.layout import DISTILL_DIR, ROLES, RunLayout, read_items
 from distillrecdial_kit.pipeline.manifest import record_stage
 from distillrecdial_kit.pipeline.problems import ProblemLog, describe
+from distillrecdial_kit.pipeline.seeded import digest, in_fraction
+from distillrecdial_kit.pipeline.stage import config_from
 
 MARKERS = {"user": "[USR]", "assistant": "[AI]"}
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Which dialogues become the student's SFT set, and how they are capped and split."""
+
+    run: Path
+    role: str = "teacher"
+    eval_fraction: float = 0.05
+    max_per_persona: int | None = None
+    balance: bool = False
+    min_turns: int = 4
+    max_turns: int = 14
+    seed: int = 42
+    task: str = "dialogues"  # or "rationales": RUN/rationales → RUN/distill_rationales
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _rank(seed: int, key: str) -> bytes:
-    return hashlib.sha256(f"{seed}\x1f{key}".encode()).digest()
+def config_from_args(args: argparse.Namespace) -> DistillConfig:
+    return config_from(DistillConfig, args)
 
 
 def render_dialogue(turns: list[Turn]) -> str:
@@ -121,22 +136,15 @@ def cap_personas(
     keep = {
         e["dialogue_id"]
         for group in groups.values()
-        for e in sorted(group, key=lambda e: _rank(seed, e["dialogue_id"]))[:cap]
+        for e in sorted(group, key=lambda e: digest(seed, e["dialogue_id"]))[:cap]
     }
     kept = [e for e in examples if e["dialogue_id"] in keep]
     return kept, len(examples) - len(kept)
 
 
-def held_out(user_id: str, seed: int, fraction: float) -> bool:
-    """Whether a user's dialogues go to the evaluation slice (user-disjoint, stable under reruns)."""
-    return int.from_bytes(_rank(seed, user_id)[:8], "big") / 2**64 < fraction
-
-
 def load_catalog(run: Path) -> dict[str, Candidate]:
-    path = run / ITEMS_FILE
-    if not path.exists():
-        raise StageError(f"{path} not found; run `distillrecdial prepare --out {run}` first")
-    items = pl.read_parquet(path, columns=["item_id", "title", "year"])
+    """The catalog's titles and years, for mapping titles in a dialogue back to their item tags."""
+    items = read_items(run, columns=["item_id", "title", "year"])
     return {i: Candidate(i, t, y) for i, t, y in items.iter_rows()}
 
 
@@ -162,7 +170,7 @@ def _card(entry: dict[str, Any]) -> str:
     )
 
 
-def distill(args: argparse.Namespace) -> dict[str, Any]:
+def _distill(args: DistillConfig) -> dict[str, Any]:
     source = RunLayout(args.run).raw_dialogues(args.role)
     if not source.exists():
         raise StageError(f"{source} not found; run `distillrecdial generate --run {args.run} --role {args.role}` first")
@@ -189,8 +197,8 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
     examples, capped = cap_personas(examples, args.seed, args.max_per_persona, args.balance)
     if capped:
         dropped["persona_cap"] += capped
-    train = [e for e in examples if not held_out(e["user_id"], args.seed, args.eval_fraction)]
-    validation = [e for e in examples if held_out(e["user_id"], args.seed, args.eval_fraction)]
+    train = [e for e in examples if not in_fraction(args.seed, e["user_id"], args.eval_fraction)]
+    validation = [e for e in examples if in_fraction(args.seed, e["user_id"], args.eval_fraction)]
     if not train:
         raise StageError(f"no valid dialogues to distill from {source} (dropped: {dict(dropped)})", exit_code=1)
 
@@ -220,17 +228,21 @@ def distill(args: argparse.Namespace) -> dict[str, Any]:
     return entry
 
 
-def run(args: argparse.Namespace) -> int:
-    if getattr(args, "task", "dialogues") == "rationales":
-        from distillrecdial_kit.generation.rationale_distill import run as run_rationales
+def run(config: DistillConfig) -> dict[str, Any]:
+    """Distill the run's dialogues (or, with ``task="rationales"``, its rationales) into an SFT set."""
+    if config.task == "rationales":
+        return rationale_distill.run(config)
+    return _distill(config)
 
-        return run_rationales(args)
-    entry = distill(args)
+
+def summary_lines(entry: dict[str, Any]) -> list[str]:
+    if entry.get("task") == "rationales":
+        return rationale_distill.summary_lines(entry)
     drops = ", ".join(f"{k} {v:,}" for k, v in entry["dropped"].items()) or "none"
-    print(
+    skipped = entry["skipped_lines"]["counts"]
+    return [
         f"distill: {entry['read']:,} {entry['role']} dialogues → {entry['train']:,} train + "
-        f"{entry['validation']:,} validation examples in {args.run / DISTILL_DIR}; dropped: {drops}; "
+        f"{entry['validation']:,} validation examples in {DISTILL_DIR}/; dropped: {drops}; "
         f"{entry['titles_recovered']:,} titles mapped back to tags"
-        + (f"; bad lines skipped: {describe(entry['skipped_lines'])}" if entry["skipped_lines"]["counts"] else "")
-    )
-    return 0
+        + (f"; bad lines skipped: {describe(entry['skipped_lines'])}" if skipped else "")
+    ]

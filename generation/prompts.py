@@ -8,10 +8,10 @@ its output, so they cannot disagree.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from distillrecdial_kit.generation.personas import Persona, system_prompt
+from distillrecdial_kit.pipeline.seeded import stable_id
 
 #: How each fact is labelled in the prompt text.
 FACT_LABELS = {
@@ -34,7 +34,7 @@ def item_tag(item_id: str) -> str:
 
 def prompt_id(user_id: str, persona: str) -> str:
     """Stable id of a (user, persona) prompt: a SHA-256 prefix, never Python's salted built-in hash."""
-    return hashlib.sha256(f"{user_id}\x1f{persona}".encode()).hexdigest()[:16]
+    return stable_id(user_id, persona)
 
 
 def _present(value: Any) -> bool:

@@ -10,7 +10,6 @@ in the dialogue set. Output: ``RUN/distill_rationales/{train,validation}.jsonl``
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import DISTILL_RATIONALES_DIR as OUT_DIR
 from distillrecdial_kit.pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.seeded import in_fraction
 
 
 def sft_example(record: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
@@ -52,9 +52,8 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             handle.write(orjson.dumps(row) + b"\n")
 
 
-def distill_rationales(args: argparse.Namespace) -> dict[str, Any]:
-    from distillrecdial_kit.generation.distill import held_out
-
+def run(args: Any) -> dict[str, Any]:
+    """`distill --task rationales` (``args``: the stage's DistillConfig): the rationale records → SFT set."""
     source = args.run / RATIONALES_DIR / MERGED_FILE
     if not source.exists():
         raise StageError(f"{source} not found; run `distillrecdial rationales --run {args.run}` first")
@@ -68,7 +67,7 @@ def distill_rationales(args: argparse.Namespace) -> dict[str, Any]:
         example, reason = sft_example(record)
         if example is None:
             dropped[reason or "unknown"] += 1
-        elif held_out(example["user_id"], args.seed, args.eval_fraction):
+        elif in_fraction(args.seed, example["user_id"], args.eval_fraction):
             validation.append(example)
         else:
             train.append(example)
@@ -78,6 +77,7 @@ def distill_rationales(args: argparse.Namespace) -> dict[str, Any]:
     _write_jsonl(out / "train.jsonl", train)
     _write_jsonl(out / "validation.jsonl", validation)
     entry = {
+        "task": "rationales",
         "read": len(records),
         "train": len(train),
         "validation": len(validation),
@@ -88,11 +88,9 @@ def distill_rationales(args: argparse.Namespace) -> dict[str, Any]:
     return entry
 
 
-def run(args: argparse.Namespace) -> int:
-    entry = distill_rationales(args)
+def summary_lines(entry: dict[str, Any]) -> list[str]:
     drops = ", ".join(f"{k} {v:,}" for k, v in entry["dropped"].items()) or "none"
-    print(
+    return [
         f"distill (rationales): {entry['read']:,} rationale records → {entry['train']:,} train + "
-        f"{entry['validation']:,} validation examples in {args.run / OUT_DIR}; dropped: {drops}"
-    )
-    return 0
+        f"{entry['validation']:,} validation examples in {OUT_DIR}/; dropped: {drops}"
+    ]

@@ -10,7 +10,6 @@ so the torn-tail repair below is the only rationale-specific part).
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,13 @@ from distillrecdial_kit.pipeline.atomic import atomic_path
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import RATIONALES_DIR
 from distillrecdial_kit.pipeline.layout import RATIONALES_FILE as MERGED_FILE
+from distillrecdial_kit.pipeline.seeded import stable_id
 
 
 def rationale_id(user_id: str, item_id: str, generator: dict[str, Any]) -> str:
     """Stable id of one review's rationales by one generator: a SHA-256 prefix, never the salted built-in hash."""
-    who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
-    return hashlib.sha256(f"{user_id}\x1f{item_id}\x1f{who}".encode()).hexdigest()[:20]
+    who = [generator[k] for k in ("role", "backend", "model", "adapter")]
+    return stable_id(user_id, item_id, *who, length=20)
 
 
 def resume_shard(path: Path) -> tuple[set[str], int]:

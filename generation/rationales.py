@@ -27,14 +27,13 @@ import orjson
 import polars as pl
 
 from distillrecdial_kit.generation.backends import Backend, ModelSpec, Sampling, add_model_arguments
-from distillrecdial_kit.generation.generate import (
+from distillrecdial_kit.generation.generator import (
     VERSIONED,
     check_generator,
     generator_info,
     load_backend,
     parse_backend_args,
     record_generator,
-    release_engines,
 )
 from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from distillrecdial_kit.generation.rationale_format import (
@@ -393,10 +392,7 @@ def run(args: argparse.Namespace) -> int:
             raise StageError(f"no shard files in {folder}; run `distillrecdial rationales --run {args.run}` first")
         print(f"rationales: merged {merge_rationales(folder):,} records into {folder / MERGED_FILE}")
         return 0
-    try:
-        entry = run_rationales(args)
-    finally:
-        release_engines()
+    entry = run_rationales(args)
     record_stage(args.run, f"rationales:shard-{args.shard_index}-of-{args.num_shards}", entry)
     print(summary_line(entry))
     failed = sum(entry["failed"].values())

@@ -13,7 +13,6 @@ so a record is usable everywhere or skipped (and named) everywhere.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -29,6 +28,7 @@ from distillrecdial_kit.pipeline.faults import armed, failpoint
 from distillrecdial_kit.pipeline.jsonl import Check, JsonlReader, is_type, label_for, scan_lines
 from distillrecdial_kit.pipeline.layout import MERGED_FILE as MERGED_NAME
 from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
+from distillrecdial_kit.pipeline.seeded import stable_int
 
 
 def shard_name(index: int, count: int) -> str:
@@ -37,7 +37,7 @@ def shard_name(index: int, count: int) -> str:
 
 def shard_of(key: str, count: int) -> int:
     """The shard a prompt belongs to: stable across machines, orderings and Python processes."""
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % count
+    return stable_int(key) % count
 
 
 def raw_problem(record: dict[str, Any]) -> tuple[str, str | None] | None:

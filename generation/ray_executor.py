@@ -88,7 +88,8 @@ class Replica:
     def __init__(
         self, backend: str, spec: dict[str, Any], sampling: dict[str, Any], generator: dict[str, Any], walks: bool
     ):
-        from distillrecdial_kit.generation.generate import load_backend, make_record
+        from distillrecdial_kit.generation.generator import load_backend
+        from distillrecdial_kit.generation.records import make_record
         from distillrecdial_kit.generation.walk_check import make_walk_record
 
         self.sampling = Sampling(**sampling)

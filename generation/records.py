@@ -6,11 +6,18 @@ through :func:`raw_record`, so the shape cannot drift between them.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
-from distillrecdial_kit.generation.dialogue_parser import ParsedDialogue, errors
+from distillrecdial_kit.generation.backends import generation_problems
+from distillrecdial_kit.generation.dialogue_parser import (
+    ParsedDialogue,
+    check_dialogue,
+    errors,
+    parse_dialogue,
+    shown_items,
+)
+from distillrecdial_kit.pipeline.seeded import stable_id
 
 __all__ = [
     "GENERATOR_FIELDS",
@@ -67,9 +74,8 @@ class RawRecord(TypedDict):
 
 def dialogue_id(user_id: str, persona: str, generator: Mapping[str, Any], kind: str = "") -> str:
     """Stable id: user, persona and generator (and ``kind``, e.g. ``walk``), never the salted built-in hash."""
-    who = "\x1f".join(str(generator[k]) for k in ("role", "backend", "model", "adapter"))
-    prefix = f"{kind}\x1f" if kind else ""
-    return hashlib.sha256(f"{prefix}{user_id}\x1f{persona}\x1f{who}".encode()).hexdigest()[:20]
+    who = [generator[k] for k in ("role", "backend", "model", "adapter")]
+    return stable_id(*([kind] if kind else []), user_id, persona, *who, length=20)
 
 
 def turn_dicts(parsed: ParsedDialogue) -> list[Message]:
@@ -121,3 +127,11 @@ def prompt_record(
         turns=turn_dicts(parsed),
         problems=parsed.problems,
     )
+
+
+def make_record(prompt: Mapping[str, Any], response: str, generator: Generator, key: str) -> RawRecord:
+    """The raw record of a plain prompt and the model's text (a backend ``Completion``), parsed and checked."""
+    parsed = check_dialogue(
+        parse_dialogue(response, generation_problems(response)), prompt["target_item"], shown_items(dict(prompt))
+    )
+    return prompt_record(prompt, response, generator, key, parsed)

@@ -24,20 +24,20 @@ import scipy.sparse as sp
 
 from distillrecdial_kit.generation.collaborative import cosine_item_similarity
 from distillrecdial_kit.generation.personas import PERSONAS
-from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from distillrecdial_kit.generation.selection import (
     STRATEGIES,
     farthest_first,
     persona_quotas,
-    seeded_uniform,
     uncertainty_scores,
     user_features,
 )
 from distillrecdial_kit.pipeline.atomic import write_bytes
 from distillrecdial_kit.pipeline.console import note, progress
 from distillrecdial_kit.pipeline.errors import StageError
-from distillrecdial_kit.pipeline.layout import SELECTION_FILE
+from distillrecdial_kit.pipeline.jsonl import require
+from distillrecdial_kit.pipeline.layout import SELECTION_FILE, RunLayout, read_items, read_prompts
 from distillrecdial_kit.pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.seeded import uniforms
 
 FACT_COLUMNS = ("genres", "keywords", "actors", "directors")
 REPRESENTATION = (
@@ -50,6 +50,10 @@ UNCERTAINTY = (
     "from the user's history; "
     "score = mean of the target's normalised rank and the normalised entropy of the candidates' scores"
 )
+
+
+#: What selection reads of a prompt (the dialogue prompt itself is not needed to choose).
+SELECT_FIELDS = require(prompt_id=str, user_id=str, persona=str, target_item=str, history=list)
 
 
 @dataclass(frozen=True)
@@ -78,28 +82,6 @@ def config_from_args(args: argparse.Namespace) -> SelectConfig:
 
 
 # -- reading the run folder ---------------------------------------------------------------------
-
-
-def load_prompts(run: Path) -> list[dict[str, Any]]:
-    path = run / PROMPTS_FILE
-    if not path.exists():
-        raise StageError(f"{path} not found; run `distillrecdial prepare --out {run}` first")
-    prompts = []
-    for number, line in enumerate(path.read_bytes().splitlines(), 1):
-        if line.strip():
-            try:
-                prompts.append(orjson.loads(line))
-            except orjson.JSONDecodeError as err:
-                raise StageError(f"{path}:{number}: not JSON ({err})") from None
-    return prompts
-
-
-def read_selection(run: Path) -> set[str] | None:
-    """The selected prompt ids, or ``None`` when the run has no selection (then every prompt is generated)."""
-    path = run / SELECTION_FILE
-    if not path.exists():
-        return None
-    return {orjson.loads(line)["prompt_id"] for line in path.read_bytes().splitlines() if line.strip()}
 
 
 def item_fact_matrix(items: pl.DataFrame, index: dict[str, int]) -> sp.csr_matrix:
@@ -137,7 +119,7 @@ def user_item_matrix(prompts: list[dict[str, Any]], index: dict[str, int]) -> sp
 
 def shown_reviews(run: Path, prompts: list[dict[str, Any]]) -> list[str]:
     """Per prompt, the review titles and texts its prompt shows (empty for personas that show none)."""
-    interactions = pl.read_parquet(run / INTERACTIONS_FILE, columns=["user_id", "review_title", "review_text"])
+    interactions = pl.read_parquet(RunLayout(run).interactions, columns=["user_id", "review_title", "review_text"])
     texts = (
         interactions.filter(pl.col("review_text").is_not_null() | pl.col("review_title").is_not_null())
         .group_by("user_id")
@@ -156,7 +138,7 @@ def collaborative_scores(run: Path, prompts: list[dict[str, Any]], index: dict[s
     The similarity comes from every k-core interaction except the targets, which are what is predicted, and
     keeps each item's ``NEIGHBOURS`` nearest items, so scoring costs users x neighbourhood, not users x catalog.
     """
-    interactions = pl.read_parquet(run / INTERACTIONS_FILE, columns=["user_id", "item_id", "role"])
+    interactions = pl.read_parquet(RunLayout(run).interactions, columns=["user_id", "item_id", "role"])
     train = interactions.filter((pl.col("role") != "target") & pl.col("item_id").is_in(list(index)))
     users = {u: i for i, u in enumerate(train["user_id"].unique().sort().to_list())}
     rows = np.fromiter((users[u] for u in train["user_id"]), dtype=np.int64, count=train.height)
@@ -178,15 +160,15 @@ def collaborative_scores(run: Path, prompts: list[dict[str, Any]], index: dict[s
 def strategy_scores(config: SelectConfig, prompts: list[dict[str, Any]]) -> tuple[np.ndarray, dict[str, Any]]:
     """For random and uncertainty, one score per prompt (higher = chosen first) and what the score means."""
     if config.strategy == "random":
-        return seeded_uniform(config.seed, [p["prompt_id"] for p in prompts]), {"score": "seeded uniform draw"}
-    items = pl.read_parquet(config.run / ITEMS_FILE, columns=["item_id"])
+        return uniforms(config.seed, [p["prompt_id"] for p in prompts]), {"score": "seeded uniform draw"}
+    items = read_items(config.run, columns=["item_id"])
     index = {item: i for i, item in enumerate(items["item_id"].to_list())}
     return collaborative_scores(config.run, prompts, index), {"score": UNCERTAINTY}
 
 
 def kcenter_picks(config: SelectConfig, prompts: list[dict[str, Any]], quota: dict[str, int]) -> dict[int, float]:
     """Prompt index → covering radius when picked, farthest-first within each persona."""
-    items = pl.read_parquet(config.run / ITEMS_FILE, columns=["item_id", *FACT_COLUMNS, "collection"])
+    items = read_items(config.run, columns=["item_id", *FACT_COLUMNS, "collection"])
     index = {item: i for i, item in enumerate(items["item_id"].to_list())}
     features = user_features(
         user_item_matrix(prompts, index),
@@ -195,7 +177,7 @@ def kcenter_picks(config: SelectConfig, prompts: list[dict[str, Any]], quota: di
         config.dims,
         config.seed,
     )
-    draws = seeded_uniform(config.seed, [p["prompt_id"] for p in prompts])
+    draws = uniforms(config.seed, [p["prompt_id"] for p in prompts])
     picks: dict[int, float] = {}
     for persona, count in quota.items():
         members = np.array([i for i, p in enumerate(prompts) if p["persona"] == persona])
@@ -257,7 +239,7 @@ def choose(config: SelectConfig, prompts: list[dict[str, Any]]) -> tuple[list[di
 
 def coverage(run: Path, prompts: list[dict[str, Any]]) -> dict[str, int]:
     """Distinct targets, items, genres and people a set of prompts brings into the generated dialogues."""
-    items = pl.read_parquet(run / ITEMS_FILE, columns=["item_id", "genres", "actors", "directors"])
+    items = read_items(run, columns=["item_id", "genres", "actors", "directors"])
     facts = {row["item_id"]: row for row in items.iter_rows(named=True)}
     seen = {p["target_item"] for p in prompts} | {h["item_id"] for p in prompts for h in p["history"]}
     known = [facts[i] for i in seen if i in facts]
@@ -270,11 +252,11 @@ def coverage(run: Path, prompts: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
-def select(config: SelectConfig) -> dict[str, Any]:
-    """Run the stage; write ``selection.jsonl``; return its manifest entry."""
-    prompts = load_prompts(config.run)
+def run(config: SelectConfig) -> dict[str, Any]:
+    """Run the stage; write ``selection.jsonl``; return its summary (also its manifest entry)."""
+    prompts = read_prompts(config.run, fields=SELECT_FIELDS)
     if not prompts:
-        raise StageError(f"{config.run / PROMPTS_FILE} holds no prompts")
+        raise StageError(f"{RunLayout(config.run).prompts} holds no prompts")
     note("select", f"{config.strategy}: {min(config.budget, len(prompts)):,} of {len(prompts):,} prompts")
     rows, described = choose(config, prompts)
     body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
@@ -295,14 +277,12 @@ def select(config: SelectConfig) -> dict[str, Any]:
     return entry
 
 
-def run(args: argparse.Namespace) -> int:
-    entry = select(config_from_args(args))
+def summary_lines(entry: dict[str, Any]) -> list[str]:
     pool, chosen = entry["pool"], entry["selected"]
-    print(
+    return [
         f"select ({entry['parameters']['strategy']}): {chosen['prompts']:,} of {pool['prompts']:,} prompts "
         f"→ {SELECTION_FILE}; covers {chosen['targets']:,}/{pool['targets']:,} targets, "
         f"{chosen['items']:,}/{pool['items']:,} items, {chosen['genres']:,}/{pool['genres']:,} genres, "
         f"{chosen['people']:,}/{pool['people']:,} people; per persona: "
         + ", ".join(f"{k} {n}" for k, n in entry["per_persona"].items())
-    )
-    return 0
+    ]

@@ -16,7 +16,6 @@ generated set stays balanced across personas whatever the strategy favours.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,12 +34,6 @@ def persona_quotas(personas: Sequence[str], budget: int) -> dict[str, int]:
         sizes[persona] += 1
     total = len(personas)
     return quotas(min(budget, total), {name: sizes[name] / total for name in names}) if total else {}
-
-
-def seeded_uniform(seed: int, keys: Sequence[str]) -> np.ndarray:
-    """One uniform number in [0, 1) per key, from SHA-256 of ``seed:key`` (machine- and order-independent)."""
-    digests = (hashlib.sha256(f"{seed}:{key}".encode()).digest()[:8] for key in keys)
-    return np.fromiter((int.from_bytes(d, "big") >> 11 for d in digests), dtype=np.float64, count=len(keys)) / 2.0**53
 
 
 def farthest_first(x: np.ndarray, k: int, first: int) -> tuple[np.ndarray, np.ndarray]:

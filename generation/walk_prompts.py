@@ -12,11 +12,11 @@ many users liked both) is always shown, since it is what the seeker asks for.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from distillrecdial_kit.generation.personas import PERSONA_BY_ID, Persona
 from distillrecdial_kit.generation.prompts import FACT_LABELS, item_tag, select_facts
+from distillrecdial_kit.pipeline.seeded import stable_id
 
 KIND = "walk"
 
@@ -42,7 +42,7 @@ _WALK_RULES = (
 
 def walk_prompt_id(user_id: str, persona: str) -> str:
     """Stable id of a user's walk prompt (distinct from their dialogue prompt's id)."""
-    return hashlib.sha256(f"{user_id}\x1f{persona}\x1f{KIND}".encode()).hexdigest()[:16]
+    return stable_id(user_id, persona, KIND)
 
 
 def walk_system_prompt(persona: Persona) -> str:

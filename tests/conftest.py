@@ -123,11 +123,18 @@ def tiny_sources(tmp_path: Path):
     return make
 
 
+def pytest_sessionstart(session) -> None:
+    """One vLLM engine per model for the whole session: a closed backend leaves its engine for the next test."""
+    from distillrecdial_kit.generation.backends import keep_engines_loaded
+
+    keep_engines_loaded()
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     """Stop vLLM engines while pytest's output streams are still open (their shutdown logs otherwise fail)."""
-    from distillrecdial_kit.generation.generate import release_engines
+    from distillrecdial_kit.generation.backends import unload_engines
 
-    release_engines()
+    unload_engines()
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,13 @@ from huggingface_hub import DatasetCard
 from distillrecdial_kit.builder.crslab_export import SPLIT_FILES
 from distillrecdial_kit.builder.features import FEATURES
 from distillrecdial_kit.builder.rows import REC_CLOSE, REC_OPEN, sft_row
-from distillrecdial_kit.builder.splits import DEFAULT_FRACTIONS, SPLITS, assign_splits, quota
+from distillrecdial_kit.builder.splits import DEFAULT_FRACTIONS, SPLITS, assign_splits
 from distillrecdial_kit.builder.validate import validate_record
 from distillrecdial_kit.distillrecdial import DistillRecDial
 from distillrecdial_kit.generation.distill import load_catalog
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
 from distillrecdial_kit.pipeline.cli import main
+from distillrecdial_kit.pipeline.seeded import largest_remainder
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +148,11 @@ def test_sft_rows_resolve_titles_and_mark_recommendations(built, raw_records):
 
 
 def test_split_quotas_are_exact_and_stable():
-    assert quota(10, DEFAULT_FRACTIONS) == [8, 1, 1] and quota(7, DEFAULT_FRACTIONS) == [5, 1, 1]
+    assert largest_remainder(10, DEFAULT_FRACTIONS) == [8, 1, 1] and largest_remainder(7, DEFAULT_FRACTIONS) == [
+        5,
+        1,
+        1,
+    ]
     users = {f"u{n}": ("p", (True,)) for n in range(50)}
     first = assign_splits(users)
     assert first == assign_splits(dict(reversed(list(users.items()))))

@@ -23,12 +23,12 @@ import pytest
 
 from benchmarks.sample_run import SAMPLE, sample_config
 from distillrecdial_kit.builder.plan import PLAN_FILE
-from distillrecdial_kit.generation.generate import GENERATOR_FILE
 from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, PROBLEMS_FILE, PROMPTS_FILE
 from distillrecdial_kit.generation.prepare import run as prepare
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, merge_shards, shard_name
 from distillrecdial_kit.pipeline.cli import main
 from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import GENERATOR_FILE
 from distillrecdial_kit.pipeline.manifest import MANIFEST_NAME, read_manifest, sha256_file
 from tests.conftest import meta, review, tmdb
 

@@ -14,16 +14,16 @@ import orjson
 import pytest
 
 from benchmarks.synthetic_sources import write_sources
-from distillrecdial_kit.generation.generate import GENERATOR_FILE, run_generation
 from distillrecdial_kit.generation.prepare import PROMPTS_FILE, PrepareConfig
 from distillrecdial_kit.generation.prepare import run as prepare
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, open_shard, read_records
-from distillrecdial_kit.pipeline.cli import build_parser, main
+from distillrecdial_kit.pipeline.cli import main, run_stage
+from distillrecdial_kit.pipeline.layout import GENERATOR_FILE
 from tests.conftest import assert_raw_record, run_with_prompts
 
 
-def gen_args(run: Path, *extra: str):
-    return build_parser().parse_args(["generate", "--run", str(run), "--role", "teacher", *extra])
+def gen_args(run: Path, *extra: str) -> list[str]:
+    return ["generate", "--run", str(run), "--role", "teacher", *extra]
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def records(path: Path) -> list[dict]:
 
 
 def test_template_run_writes_raw_records_for_every_prompt(run):
-    entry = run_generation(gen_args(run))
+    entry = run_stage(gen_args(run))
     prompts = [orjson.loads(x) for x in (run / PROMPTS_FILE).read_bytes().splitlines()]
     merged = records(run / "raw" / "teacher" / MERGED_NAME)
     assert entry["written"] == entry["valid"] == len(prompts) == len(merged)
@@ -49,9 +49,9 @@ def test_template_run_writes_raw_records_for_every_prompt(run):
 
 
 def test_rerun_does_nothing_new_and_changed_settings_are_refused(run, capsys):
-    run_generation(gen_args(run))
+    run_stage(gen_args(run))
     before = (run / "raw" / "teacher" / MERGED_NAME).read_bytes()
-    entry = run_generation(gen_args(run))
+    entry = run_stage(gen_args(run))
     assert entry["written"] == 0 and entry["already_done"] == entry["prompts"]
     assert (run / "raw" / "teacher" / MERGED_NAME).read_bytes() == before
     assert main(["generate", "--run", str(run), "--role", "teacher", "--temperature", "0.2"]) == 2
@@ -62,9 +62,9 @@ def test_rerun_does_nothing_new_and_changed_settings_are_refused(run, capsys):
 def test_three_shards_merge_to_the_single_run_and_duplicates_are_rejected(run, tmp_path, capsys):
     single = tmp_path / "single"
     shutil.copytree(run, single)
-    run_generation(gen_args(single))
+    run_stage(gen_args(single))
     for index in range(3):
-        run_generation(gen_args(run, "--num-shards", "3", "--shard-index", str(index)))
+        run_stage(gen_args(run, "--num-shards", "3", "--shard-index", str(index)))
     shard_sizes = [len(records(p)) for p in sorted((run / "raw" / "teacher").glob("shard-*"))]
     assert len(shard_sizes) == 3 and all(shard_sizes)
     # Simulate a shard copied twice onto the merging machine: one record repeated in another shard.
@@ -79,13 +79,13 @@ def test_three_shards_merge_to_the_single_run_and_duplicates_are_rejected(run, t
 
 
 def test_a_torn_last_line_is_dropped_and_redone(run):
-    run_generation(gen_args(run, "--limit", "5"))
+    run_stage(gen_args(run, "--limit", "5"))
     shard = run / "raw" / "teacher" / "shard-00000-of-00001.jsonl"
     lines = shard.read_bytes().splitlines(keepends=True)
     shard.write_bytes(b"".join(lines[:3]) + lines[3][:40])  # killed mid-write of record 4
     state = open_shard(shard)
     assert len(state.done) == 3 and state.torn_bytes == 40
-    entry = run_generation(gen_args(run, "--limit", "5"))
+    entry = run_stage(gen_args(run, "--limit", "5"))
     assert entry["written"] == 2 and entry["already_done"] == 3
     assert shard.read_bytes() == b"".join(lines)
 

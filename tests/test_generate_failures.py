@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from distillrecdial_kit.generation.generate import GENERATOR_FILE
+from distillrecdial_kit.pipeline.layout import GENERATOR_FILE
 from tests.conftest import run_with_prompts
 
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from distillrecdial_kit.generation.generate import run_generation
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
-from distillrecdial_kit.pipeline.cli import build_parser
+from distillrecdial_kit.pipeline.cli import run_stage
 from tests.conftest import assert_raw_record, run_with_prompts
 
 # One engine for the whole session: base and adapter runs share these settings (vLLM's CPU attention needs
@@ -60,7 +59,7 @@ def generate(
     argv += ["--adapter", str(adapter)] if adapter else []
     for option in options:
         argv += ["--backend-arg", option]
-    entry = run_generation(build_parser().parse_args(argv))
+    entry = run_stage(argv)
     assert entry["written"] == 6 and not entry["failed"]
     if entries is not None:
         entries.append(entry)
@@ -122,7 +121,7 @@ def test_vllm_sampled_output_does_not_depend_on_batching(run, tiny_model):
         ]
         for option in VLLM_ARGS:
             argv += ["--backend-arg", option]
-        assert run_generation(build_parser().parse_args(argv))["written"] == 32
+        assert run_stage(argv)["written"] == 32
         responses.append([r["response"] for r in read_records(folder / "raw" / "teacher" / MERGED_NAME)])
     assert responses[0] == responses[1]
     assert len(set(responses[0])) > 1

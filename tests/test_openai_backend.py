@@ -18,9 +18,8 @@ import pytest
 
 from distillrecdial_kit.generation.backends import ModelSpec, Sampling
 from distillrecdial_kit.generation.backends.openai_backend import OpenAIBackend, retry_delay
-from distillrecdial_kit.generation.generate import run_generation
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
-from distillrecdial_kit.pipeline.cli import build_parser
+from distillrecdial_kit.pipeline.cli import run_stage
 from tests.conftest import assert_raw_record, run_with_prompts
 
 
@@ -102,7 +101,7 @@ def test_generate_through_a_real_openai_compatible_server(vllm_server, sample_ru
             "--backend-arg",
             "concurrency=3",
         ]
-        entry = run_generation(build_parser().parse_args(argv))
+        entry = run_stage(argv)
         assert entry["written"] == 5 and not entry["failed"]
         # The untrained model never ends its turn within 16 tokens: the server says "length" for each.
         assert entry["finish_reasons"] == {"length": 5} and entry["problems"]["truncated"] == 5

@@ -14,12 +14,12 @@ import pytest
 
 from benchmarks.synthetic_sources import write_sources
 from distillrecdial_kit.generation import ray_executor
-from distillrecdial_kit.generation.generate import GENERATOR_FILE, run_generation
 from distillrecdial_kit.generation.prepare import PROMPTS_FILE, PrepareConfig
 from distillrecdial_kit.generation.prepare import run as prepare
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, open_shard, read_records
-from distillrecdial_kit.pipeline.cli import build_parser, main
+from distillrecdial_kit.pipeline.cli import main, run_stage
 from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import GENERATOR_FILE
 from tests.conftest import ROOT, run_with_prompts
 from tests.test_model_backends import VLLM_ARGS
 
@@ -38,7 +38,7 @@ def local_ray():
 
 def generate(run: Path, *extra: str) -> dict:
     argv = ["generate", "--run", str(run), "--role", "teacher", "--quiet", *extra]
-    return run_generation(build_parser().parse_args(argv))
+    return run_stage(argv)
 
 
 def shard_lines(run: Path) -> set[bytes]:

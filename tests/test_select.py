@@ -12,11 +12,11 @@ import pytest
 import scipy.sparse as sp
 
 from distillrecdial_kit.generation.collaborative import cosine_item_similarity
-from distillrecdial_kit.generation.generate import run_generation
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
-from distillrecdial_kit.generation.select_seeds import SELECTION_FILE, SelectConfig, select
+from distillrecdial_kit.generation.select_seeds import SELECTION_FILE, SelectConfig
+from distillrecdial_kit.generation.select_seeds import run as select
 from distillrecdial_kit.generation.selection import farthest_first, uncertainty_scores
-from distillrecdial_kit.pipeline.cli import build_parser, main
+from distillrecdial_kit.pipeline.cli import main, run_stage
 from tests.conftest import run_with_prompts
 
 PERSONA = "cold_start_browser"
@@ -142,9 +142,9 @@ def test_generate_covers_exactly_the_selection_even_when_resumed(sample_run, tmp
     assert main(["select", "--run", str(run), "--strategy", "kcenter", "--budget", "12", "-q"]) == 0
     chosen = {r["prompt_id"] for r in selected(run)}
     argv = ["generate", "--run", str(run), "--role", "teacher", "--backend", "template"]
-    first = run_generation(build_parser().parse_args([*argv, "--limit", "5"]))
+    first = run_stage([*argv, "--limit", "5"])
     assert first["written"] == 5 and first["selection"]["prompts"] == 12
-    rest = run_generation(build_parser().parse_args(argv))
+    rest = run_stage(argv)
     assert rest["already_done"] == 5 and rest["written"] == 7
     records = [orjson.loads(line) for line in (run / "prompts.jsonl").read_bytes().splitlines()]
     prompts = {p["user_id"]: p["prompt_id"] for p in records}

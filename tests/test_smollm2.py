@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from distillrecdial_kit.generation.backends import ModelSpec, Sampling, make_backend
-from distillrecdial_kit.generation.generate import parse_backend_args, run_generation
+from distillrecdial_kit.generation.generator import parse_backend_args
 from distillrecdial_kit.generation.models import (
     KNOWN_MODELS,
     PROVENANCE_FILE,
@@ -25,7 +25,7 @@ from distillrecdial_kit.generation.models import (
     resolve_model,
 )
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
-from distillrecdial_kit.pipeline.cli import build_parser
+from distillrecdial_kit.pipeline.cli import run_stage
 from distillrecdial_kit.pipeline.errors import StageError
 from tests.conftest import assert_raw_record, run_with_prompts
 
@@ -118,7 +118,7 @@ def generate(run: Path, backend: str, options: list[str], max_new_tokens: int = 
     argv += ["--temperature", "0.7", "--seed", "7", "--max-new-tokens", str(max_new_tokens), "--limit", "2"]
     for option in options:
         argv += ["--backend-arg", option]
-    entry = run_generation(build_parser().parse_args(argv))
+    entry = run_stage(argv)
     assert entry["written"] == 2 and not entry["failed"]
     return entry, list(read_records(run / "raw" / "teacher" / MERGED_NAME))
 

@@ -10,8 +10,7 @@ import pytest
 
 from distillrecdial_kit.generation.backends import ModelSpec, Sampling
 from distillrecdial_kit.generation.backends.template import TemplateBackend, write_dialogue
-from distillrecdial_kit.generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue
-from distillrecdial_kit.generation.generate import known_items
+from distillrecdial_kit.generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue, shown_items
 from distillrecdial_kit.generation.personas import PERSONAS
 from distillrecdial_kit.generation.prepare import PROMPTS_FILE
 from distillrecdial_kit.generation.prompts import item_tag
@@ -32,7 +31,7 @@ def dialogues(prompts):
 def test_every_persona_gets_valid_dialogues_that_recommend_the_target(dialogues):
     per_persona = Counter()
     for prompt, text in dialogues:
-        parsed = check_dialogue(parse_dialogue(text), prompt["target_item"], known_items(prompt))
+        parsed = check_dialogue(parse_dialogue(text), prompt["target_item"], shown_items(prompt))
         assert parsed.problems == [], (prompt["persona"], parsed.problems, text)
         assert 4 <= len(parsed.turns) <= 14
         assert parsed.turns[0].role == "user"
@@ -44,7 +43,7 @@ def test_every_persona_gets_valid_dialogues_that_recommend_the_target(dialogues)
 def test_only_items_shown_in_the_prompt_are_cited(dialogues):
     for prompt, text in dialogues:
         cited = set(item_ids(text))
-        assert cited <= known_items(prompt)
+        assert cited <= shown_items(prompt)
         if prompt["persona"].startswith("cold_start"):
             assert cited == {prompt["target_item"]}
         else:
@@ -80,7 +79,7 @@ def test_template_dialogues_stop_normally_and_truncated_survives_reparsing(promp
     from distillrecdial_kit.builder.validate import validate_record
     from distillrecdial_kit.generation.backends import Completion, finish_reason
     from distillrecdial_kit.generation.distill import distill_record
-    from distillrecdial_kit.generation.generate import make_record
+    from distillrecdial_kit.generation.records import make_record
 
     generator = {"role": "teacher", "backend": "template", "model": "m", "adapter": None}
     prompt, text = dialogues[0]

@@ -9,9 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from distillrecdial_kit.generation.generate import run_generation
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
-from distillrecdial_kit.pipeline.cli import build_parser
+from distillrecdial_kit.pipeline.cli import run_stage
 from tests.conftest import ROOT, assert_raw_record, run_with_prompts
 from tests.test_model_backends import VLLM_ARGS
 
@@ -105,7 +104,7 @@ def test_the_trained_adapter_drives_student_generation(backend, student, distill
     ]
     for option in VLLM_ARGS if backend == "vllm" else []:
         argv += ["--backend-arg", option]
-    entry = run_generation(build_parser().parse_args(argv))
+    entry = run_stage(argv)
     assert entry["written"] == 4 and not entry["failed"]
     records = list(read_records(run / "raw" / "student" / MERGED_NAME))
     assert len(records) == 4

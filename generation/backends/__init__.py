@@ -9,6 +9,10 @@ Each text comes back as a :class:`Completion`: a ``str`` that also says why
 generation stopped (``finish_reason``: ``stop`` at end of turn, ``length`` at
 the token limit), so callers that only want text need no change, and
 `generate` can mark a dialogue cut by ``max_new_tokens`` as ``truncated``.
+
+A backend owns its engine: ``close()`` unloads it. A process that runs several stages in a row with the same
+model (the tests, a notebook, a benchmark) calls :func:`keep_engines_loaded` first, so the next backend with the
+same settings reuses the loaded engine, and :func:`unload_engines` at the end.
 """
 
 from __future__ import annotations
@@ -24,6 +28,32 @@ BACKENDS = ("vllm", "openai", "transformers", "template")
 
 #: Why generation stopped: the model ended its turn (or hit a stop string), or it ran into the token limit.
 STOP, LENGTH = "stop", "length"
+
+
+_keep_engines = False
+#: How each engine-caching backend frees what it keeps (registered when that backend's module is imported).
+_UNLOADERS: list[Callable[[], None]] = []
+
+
+def keep_engines_loaded(keep: bool = True) -> None:
+    """Make ``close()`` keep engines loaded for reuse in this process (``False``: unload on close, the default)."""
+    global _keep_engines
+    _keep_engines = keep
+
+
+def engines_kept() -> bool:
+    return _keep_engines
+
+
+def register_unloader(unload: Callable[[], None]) -> None:
+    if unload not in _UNLOADERS:
+        _UNLOADERS.append(unload)
+
+
+def unload_engines() -> None:
+    """Free every engine kept loaded in this process (their worker processes stop now, not at exit)."""
+    for unload in _UNLOADERS:
+        unload()
 
 
 class Completion(str):
@@ -80,7 +110,9 @@ class Backend(Protocol):
         """One response per prompt record (a :class:`Completion`), or the exception that prompt raised."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Free the engine (unless :func:`keep_engines_loaded` asked to keep it for the next backend)."""
+        ...
 
 
 def isolate_failures(

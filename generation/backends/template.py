@@ -10,7 +10,6 @@ Records it writes are labelled ``backend: template``, never passed off as an LLM
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from distillrecdial_kit.generation.backends import STOP, Completion, ModelSpec, 
 from distillrecdial_kit.generation.backends.walk_template import write_walk_dialogue
 from distillrecdial_kit.generation.prompts import item_tag
 from distillrecdial_kit.generation.title_tags import Candidate, recover_tags
+from distillrecdial_kit.pipeline.seeded import stable_int
 
 Facts = dict[str, Any]
 
@@ -56,8 +56,7 @@ class _Writer:
     """Builds one dialogue turn by turn with a per-dialogue random stream."""
 
     def __init__(self, record: dict[str, Any], seed: int) -> None:
-        digest = hashlib.sha256(f"{seed}\x1f{record['user_id']}\x1f{record['persona']}".encode()).digest()
-        self.rng = random.Random(int.from_bytes(digest[:8], "big"))
+        self.rng = random.Random(stable_int(seed, record["user_id"], record["persona"]))
         self.target: Facts = record["inputs"]["target"]
         self.history: list[Facts] = record["inputs"]["history"]
         self.tag = item_tag(self.target["item_id"])

