@@ -121,7 +121,7 @@ def _generate(args: GenerateConfig) -> dict[str, Any]:
     sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
     walk_mode = args.prompts == "walks"
     skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard file
-    prompts = read_walk_prompts(args.run) if walk_mode else read_prompts(args.run, skipped)
+    prompts = read_walk_prompts(args.run, skipped) if walk_mode else read_prompts(args.run, skipped)
     role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walk_mode else "dialogues")
     new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
 

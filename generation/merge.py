@@ -45,7 +45,7 @@ def run(args: MergeConfig) -> dict[str, Any]:
     if not list(role_dir.glob("shard-*-of-*.jsonl")):
         raise StageError(f"no shard files in {role_dir}; run `distillrecdial generate` first")
     skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard files: skipped, counted, named
-    order = prompt_order(read_walk_prompts(args.run) if walks else read_prompts(args.run, skipped))
+    order = prompt_order(read_walk_prompts(args.run, skipped) if walks else read_prompts(args.run, skipped))
     result = merge_shards(role_dir, order)
     skipped.extend(result.skipped)
     done = {(r["user_id"], r["persona"]) for r in read_records(role_dir / MERGED_NAME)}

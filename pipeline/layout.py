@@ -157,6 +157,12 @@ PROMPT_FIELDS = require(
 )
 
 
+#: The fields of a walk prompt line (`walks` writes them; `generate --prompts walks` and `merge` read them).
+WALK_PROMPT_FIELDS = require(
+    prompt_id=str, user_id=str, persona=str, target_item=str, history=list, walk=dict, inputs=dict, prompt=list
+)
+
+
 def _missing(path: Path, command: str) -> StageError:
     return StageError(f"{path} not found; run `distillrecdial {command}` first")
 
@@ -184,12 +190,18 @@ def read_prompts(run: Path, problems: ProblemLog | None = None, fields: Check = 
     return prompts
 
 
-def read_walk_prompts(run: Path) -> list[dict[str, Any]]:
-    """The walk prompts `generate --prompts walks` reads (written by `distillrecdial walks`)."""
+def read_walk_prompts(run: Path, problems: ProblemLog | None = None) -> list[dict[str, Any]]:
+    """The walk prompts `generate --prompts walks` reads (written by `distillrecdial walks`); a bad line is skipped
+    into ``problems`` (or named on stderr, file:line: reason)."""
     path = RunLayout(run).walk_prompts
     if not path.exists():
         raise _missing(path, f"walks --run {run}")
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    label = f"{WALKS_DIR}/{WALK_PROMPTS_FILE}"
+    skipped = problems if problems is not None else ProblemLog()
+    prompts = read_jsonl(path, label, WALK_PROMPT_FIELDS, skipped)
+    if problems is None and skipped:
+        warn(label, f"bad lines skipped: {skipped.brief()}")
+    return prompts
 
 
 def read_selection(run: Path) -> set[str] | None:

@@ -29,7 +29,7 @@ from distillrecdial_kit.generation.walk_prompts import build_walk_prompt
 from distillrecdial_kit.generation.walk_stage import read_users
 from distillrecdial_kit.generation.walks import NO_LIKED_START, NO_PATH, UserStart, WalkOptions, sample_walks
 from distillrecdial_kit.pipeline import console
-from distillrecdial_kit.pipeline.cli import main
+from distillrecdial_kit.pipeline.cli import main, run_stage
 
 
 def catalog_frame(rows: list[dict]) -> pl.DataFrame:
@@ -225,6 +225,19 @@ def test_bad_inputs_are_one_line_errors_or_skipped_lines(sample_run, tmp_path, c
     lines = (run / PROMPTS_FILE).read_bytes().count(b"\n")
     said = [record.getMessage() for record in warnings.buffer if record.levelno >= logging.WARNING]
     assert any(f"prompts.jsonl:{lines}:" in line and "'persona'" in line for line in said), said
+
+
+def test_a_bad_walk_prompt_line_is_skipped_and_named_not_the_end_of_generation(sample_run, tmp_path):
+    run = _fresh_run(sample_run, tmp_path / "run")
+    assert main(["walks", "--run", str(run)]) == 0
+    prompts = run / "walks" / "prompts.jsonl"
+    good = prompts.read_bytes().count(b"\n")
+    lines = prompts.read_bytes().splitlines(keepends=True)
+    prompts.write_bytes(b"".join([lines[0], b'{"prompt_id": "torn\n', *lines[1:]]))
+    summary = run_stage(["generate", "--run", str(run), "--role", "teacher", "--prompts", "walks"])
+    assert summary["written"] == good
+    assert summary["skipped_lines"]["counts"] == {"malformed_json": 1}
+    assert summary["skipped_lines"]["examples"]["malformed_json"][0].startswith("walks/prompts.jsonl:2:")
 
 
 def test_walk_prompts_show_each_move_and_gate_facts_by_persona(sample_graph):
