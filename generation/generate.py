@@ -103,50 +103,48 @@ def config_from_args(args: argparse.Namespace) -> GenerateConfig:
     return config_from(GenerateConfig, args, backend_options=parse_backend_args(args.backend_arg))
 
 
-def _generate(args: GenerateConfig) -> dict[str, Any]:
-    if not 0 <= args.shard_index < args.num_shards:
-        raise StageError(f"--shard-index must be in [0, {args.num_shards})")
-    backend_name = args.backend or ("vllm" if args.model else "template")
-    spec = ModelSpec(args.model, args.revision, args.adapter, dict(args.backend_options))
-    if backend_name != "template" and not args.model:
+def _generate(config: GenerateConfig) -> dict[str, Any]:
+    backend_name = config.backend or ("vllm" if config.model else "template")
+    spec = ModelSpec(config.model, config.revision, config.adapter, dict(config.backend_options))
+    if backend_name != "template" and not config.model:
         raise StageError(f"--backend {backend_name} needs --model")
-    if args.role == "student" and not args.model and args.backend != "template":
+    if config.role == "student" and not config.model and config.backend != "template":
         # Rule-based rows published as "student" data would misstate what made them.
         raise StageError(
             "--role student needs --model (the student's base model, with --adapter for its LoRA); "
             "pass --backend template explicitly for the rule-based stand-in"
         )
-    if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
-        raise StageError(f"adapter folder not found: {args.adapter}")
-    sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
-    walk_mode = args.prompts == "walks"
+    if config.adapter and not Path(config.adapter).exists() and backend_name != "openai":
+        raise StageError(f"adapter folder not found: {config.adapter}")
+    sampling = Sampling(config.temperature, config.top_p, config.max_new_tokens, config.seed)
+    walk_mode = config.prompts == "walks"
     skipped = ProblemLog()  # bad lines of prompts.jsonl and of the shard file
-    prompts = read_walk_prompts(args.run, skipped) if walk_mode else read_prompts(args.run, skipped)
-    role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walk_mode else "dialogues")
+    prompts = read_walk_prompts(config.run, skipped) if walk_mode else read_prompts(config.run, skipped)
+    role_dir = RunLayout(config.run).raw_dir(config.role, "walks" if walk_mode else "dialogues")
     new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
 
     if backend_name == "template":
-        if spec.options or args.adapter:
+        if spec.options or config.adapter:
             raise StageError("--backend template takes no --backend-arg or --adapter: it runs no model")
         spec = ModelSpec(model="distillrecdial-template-v1")
-    generator = generator_info(backend_name, args.role, spec, sampling)
+    generator = generator_info(backend_name, config.role, spec, sampling)
     check_generator(role_dir, generator)
     generator["versions"] = package_versions(VERSIONED)
 
-    selected = None if walk_mode else read_selection(args.run)
+    selected = None if walk_mode else read_selection(config.run)
     if selected is not None:
         prompts = [p for p in prompts if p["prompt_id"] in selected]
-    mine = [p for p in prompts if shard_of(p["prompt_id"], args.num_shards) == args.shard_index]
-    if args.limit is not None:
-        mine = mine[: args.limit]
-    shard_path = role_dir / shard_name(args.shard_index, args.num_shards)
+    mine = [p for p in prompts if shard_of(p["prompt_id"], config.num_shards) == config.shard_index]
+    if config.limit is not None:
+        mine = mine[: config.limit]
+    shard_path = role_dir / shard_name(config.shard_index, config.num_shards)
     state = open_shard(shard_path)
     skipped.extend(state.bad)
     ids = {p["prompt_id"]: new_id(p["user_id"], p["persona"], generator) for p in mine}
     todo = [p for p in mine if ids[p["prompt_id"]] not in state.done]
     note(
         "generate",
-        f"{len(mine):,} prompts in shard {args.shard_index}/{args.num_shards}, "
+        f"{len(mine):,} prompts in shard {config.shard_index}/{config.num_shards}, "
         f"{len(mine) - len(todo):,} already done"
         + (f", repaired a torn tail of {state.torn_bytes} bytes" if state.torn_bytes else ""),
     )
@@ -157,11 +155,11 @@ def _generate(args: GenerateConfig) -> dict[str, Any]:
     failures: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     finishes: Counter[str] = Counter()  # why generation stopped (stop / length), for the manifest
-    executor: dict[str, Any] = {"name": args.executor}
+    executor: dict[str, Any] = {"name": config.executor}
     if todo and executor["name"] == "ray":
         job = ray_executor.RayJob(backend_name, spec, sampling, generator, walk_mode)
         outcome = ray_executor.generate_on_ray(
-            args, job, todo, ids, shard_path, on_start=lambda: record_generator(role_dir, generator)
+            config, job, todo, ids, shard_path, on_start=lambda: record_generator(role_dir, generator)
         )
         written, valid, failures, problems, executor = (
             outcome.written,
@@ -176,10 +174,10 @@ def _generate(args: GenerateConfig) -> dict[str, Any]:
         try:
             with (
                 ShardWriter(shard_path) as writer,
-                progress(total=len(todo), desc=f"generate {args.role}", unit="dlg") as bar,
+                progress(total=len(todo), desc=f"generate {config.role}", unit="dlg") as bar,
             ):
-                for start in range(0, len(todo), args.batch_size):
-                    batch = todo[start : start + args.batch_size]
+                for start in range(0, len(todo), config.batch_size):
+                    batch = todo[start : start + config.batch_size]
                     records = []
                     for prompt, result in zip(batch, backend.generate(batch, sampling), strict=True):
                         if isinstance(result, Exception):
@@ -197,12 +195,12 @@ def _generate(args: GenerateConfig) -> dict[str, Any]:
             backend.close()
 
     merged = None
-    if args.num_shards == 1:
+    if config.num_shards == 1:
         merged = merge_shards(role_dir, prompt_order(prompts))
     return {
         "backend": backend_name,
         "generator": {k: v for k, v in generator.items() if k != "versions"},
-        "shard": [args.shard_index, args.num_shards],
+        "shard": [config.shard_index, config.num_shards],
         "executor": executor,
         "selection": None if selected is None else {"file": SELECTION_FILE, "prompts": len(selected)},
         "prompts": len(mine),
@@ -214,7 +212,7 @@ def _generate(args: GenerateConfig) -> dict[str, Any]:
         "finish_reasons": dict(sorted(finishes.items())),
         "merged": merged.records if merged else None,
         "retries": retries,
-        "folder": str(role_dir.relative_to(args.run)),
+        "folder": str(role_dir.relative_to(config.run)),
         "totals": state.totals(written, valid, problems),  # the shard file now: cumulative across resumes
         "skipped_lines": skipped.summary(),
     }
@@ -224,6 +222,13 @@ def run(config: GenerateConfig) -> dict[str, Any]:
     """Generate this run/role/shard's missing dialogues, holding its lock (a second process is refused, named)."""
     if not 0 <= config.shard_index < config.num_shards:
         raise StageError(f"--shard-index must be in [0, {config.num_shards})")
+    for name, value, allowed in (
+        ("role", config.role, ROLES),
+        ("prompts", config.prompts, PROMPT_KINDS),
+        ("executor", config.executor, ray_executor.EXECUTORS),
+    ):
+        if value not in allowed:
+            raise StageError(f"--{name} {value!r}: choose one of {', '.join(allowed)}")
     walks = config.prompts == "walks"
     role = f"walks-{config.role}" if walks else config.role
     with generate_lock(config.run, role, config.shard_index, config.num_shards):

@@ -37,13 +37,15 @@ INSTALL_HINT = "pip install 'distillrecdial[ray]' (ray[data]==2.60.0) on the dri
 #: driver's exact code.
 PACKAGE = "distillrecdial_kit"
 SHIPPED_PACKAGES = ("generation", "pipeline")
+#: Where `generate` runs its backend: in this process, or on Ray replicas.
+EXECUTORS = ("local", "ray")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`generate`'s executor options (kept here so `generate.py` only dispatches)."""
     parser.add_argument(
         "--executor",
-        choices=("local", "ray"),
+        choices=EXECUTORS,
         default="local",
         help="local: this process runs the backend; ray: replicas of it on a Ray cluster (pip install "
         "'distillrecdial[ray]'), records written here into the same raw store",
