@@ -42,6 +42,7 @@ from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import BUILD_DIR, ITEMS_FILE, MERGED_FILE, PLAN_FILE, RAW_DIR, REPORT_DIR
 from distillrecdial_kit.pipeline.manifest import record_stage
 from distillrecdial_kit.pipeline.seeded import order_key
+from distillrecdial_kit.pipeline.stage import config_from
 
 __all__ = ["add_arguments", "build_report", "headline_markdown", "persona_markdown", "run"]
 
@@ -582,18 +583,32 @@ def write_report(report: dict[str, Any], out: Path) -> None:
     write_text(out / "report.md", report_markdown(report))
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.self_bleu_pool < 2:
+@dataclass(frozen=True)
+class ReportConfig:
+    """Which run to report on, where the report goes, and the sizes of the two sampled measurements."""
+
+    run: Path
+    out: Path | None = None  # default: RUN/report
+    self_bleu_pool: int = SELF_BLEU_POOL
+    title_sample: int = TITLE_SAMPLE
+
+
+def config_from_args(args: argparse.Namespace) -> ReportConfig:
+    return config_from(ReportConfig, args)
+
+
+def run(config: ReportConfig) -> dict[str, Any]:
+    """Measure the run's raw dialogues; write report.json, report.md and figures; return the summary."""
+    if config.self_bleu_pool < 2:
         raise StageError("--self-bleu-pool must be at least 2")
-    out: Path = args.out or args.run / REPORT_DIR
-    report = build_report(args.run, self_bleu_pool=args.self_bleu_pool, title_sample=max(args.title_sample, 0))
+    out = config.out or config.run / REPORT_DIR
+    report = build_report(config.run, self_bleu_pool=config.self_bleu_pool, title_sample=max(config.title_sample, 0))
     write_report(report, out)
-    print(headline_markdown(report))
-    line = summary_line(report, out)
-    print(line)
-    record_stage(
-        args.run,
-        "report",
-        {"out": str(out), "dialogues": report["overall"]["dialogues"], "skipped": report["sources"]["skipped_records"]},
-    )
-    return 0
+    entry = {"dialogues": report["overall"]["dialogues"], "skipped": report["sources"]["skipped_records"]}
+    record_stage(config.run, "report", entry)
+    return {**entry, "lines": [headline_markdown(report), summary_line(report, out)]}
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The headline table, then the one-line summary (both rendered from the full report by `run`)."""
+    return list(summary["lines"])

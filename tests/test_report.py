@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from distillrecdial_kit.dataset_card import report
 from distillrecdial_kit.dataset_card.figures import FIGURES
+from distillrecdial_kit.pipeline.cli import main
 from distillrecdial_kit.pipeline.errors import StageError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -103,9 +103,8 @@ def hand_run(tmp_path: Path) -> Path:
 
 
 def run_report(run: Path, *extra: str) -> int:
-    parser = argparse.ArgumentParser()
-    report.add_arguments(parser)
-    return report.run(parser.parse_args(["--run", str(run), *extra]))
+    """The stage as the command runs it (summary printed), returning its exit status."""
+    return main(["report", "--run", str(run), *extra])
 
 
 def assert_png(path: Path) -> None:
