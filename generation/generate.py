@@ -229,9 +229,16 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     finishes: Counter[str] = Counter()  # why generation stopped (stop / length), for the manifest
     executor: dict[str, Any] = {"name": getattr(args, "executor", "local")}
     if todo and executor["name"] == "ray":
-        job = ray_executor.RayJob(backend_name, spec, sampling, generator, walk_mode)
+        job = ray_executor.RayJob("generate", backend_name, spec, sampling, generator, load_backend, new_record)
         outcome = ray_executor.generate_on_ray(
-            args, job, todo, ids, shard_path, on_start=lambda: record_generator(role_dir, generator)
+            ray_executor.RayOptions.from_args(args),
+            job,
+            todo,
+            ids,
+            shard_path,
+            lambda: record_generator(role_dir, generator),
+            args.batch_size,
+            args.role,
         )
         written, valid, failures, problems, executor = (
             outcome.written,
@@ -240,6 +247,7 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
             outcome.problems,
             outcome.executor,
         )
+        finishes, retries = outcome.finishes, outcome.retries
     elif todo:
         backend = load_backend(backend_name, spec)
         record_generator(role_dir, generator)
