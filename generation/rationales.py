@@ -7,7 +7,8 @@ keep). The teacher is asked for two labelled lines, parsed tolerantly (repairs
 recorded as ``fixed:*``, failures counted by reason). Records go to
 ``RUN/rationales/`` append-only with the same backends, batching, sharding,
 resume and provenance as `generate` (``--num-shards N --shard-index i`` on N
-machines, then ``--merge`` once); ``--backend template`` is an extractive
+machines, then ``--merge`` once; ``--executor ray`` for replicas on a Ray
+cluster); ``--backend template`` is an extractive
 rule-based writer, labelled as such (``--template-nlp rules`` for millions). Then ``prepare --with-rationales`` puts
 ``user_prefers`` in the prompts in place of raw review text, and `build`
 publishes the ``rationales`` config and ``items.item_rationales``.
