@@ -221,3 +221,17 @@ def test_a_run_without_rationales_builds_without_the_config(rationale_run, tmp_p
     assert "config_name: rationales" not in (run / "hub" / "README.md").read_text()
     items = load_dataset(str(run / "hub"), "items")["train"]
     assert items.num_rows > 0 and not any(items["item_rationales"])
+
+
+def test_a_run_where_every_review_failed_exits_1_and_writes_nothing(rationale_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(rationale_run, run, ignore=shutil.ignore_patterns(RATIONALES_DIR))
+    dead = "base_url=http://127.0.0.1:9/v1"  # the discard port: nothing answers
+    argv = ["rationales", "--run", str(run), "--backend", "openai", "--model", "m", "--limit", "3", "-q"]
+    argv += ["--backend-arg", dead, "--backend-arg", "max_retries=0", "--backend-arg", "timeout=2"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "0 written" in out and "3 failed" in out
+    assert "every one of 3 reviews failed" in err
+    entry = orjson.loads((run / "manifest.json").read_bytes())["stages"]["rationales:shard-0-of-1"]
+    assert entry["written"] == 0 and sum(entry["failed"].values()) == 3 and entry["executor"] == {"name": "local"}
