@@ -157,9 +157,16 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
     finishes: Counter[str] = Counter()  # why generation stopped (stop / length), for the manifest
     executor: dict[str, Any] = {"name": config.executor}
     if todo and executor["name"] == "ray":
-        job = ray_executor.RayJob(backend_name, spec, sampling, generator, walk_mode)
+        job = ray_executor.RayJob("generate", backend_name, spec, sampling, generator, load_backend, new_record)
         outcome = ray_executor.generate_on_ray(
-            config, job, todo, ids, shard_path, on_start=lambda: record_generator(role_dir, generator)
+            ray_executor.RayOptions(config.ray_address, config.ray_replicas),
+            job,
+            todo,
+            ids,
+            shard_path,
+            lambda: record_generator(role_dir, generator),
+            config.batch_size,
+            config.role,
         )
         written, valid, failures, problems, executor = (
             outcome.written,
@@ -168,6 +175,7 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
             outcome.problems,
             outcome.executor,
         )
+        finishes, retries = outcome.finishes, outcome.retries
     elif todo:
         backend = load_backend(backend_name, spec)
         record_generator(role_dir, generator)

@@ -1,9 +1,10 @@
 """``RUN/rationales/``: the stored rationale records, and the views other stages read from them.
 
-Shards are written with :class:`generation.raw_store.ShardWriter` and read with
+Shards are written with :class:`generation.raw_store.ShardWriter`, repaired
+after a kill with :func:`generation.raw_store.open_shard` and read with
 :func:`generation.raw_store.read_records`, like raw dialogues; records are
-keyed by ``rationale_id`` (raw_store's resume helper keys on ``dialogue_id``,
-so the torn-tail repair below is the only rationale-specific part).
+keyed by ``rationale_id``, and a bad line is skipped and named like anywhere
+else (only a torn last line is cut).
 :func:`item_rationales` and :func:`item_profiles` are what `build` (the
 ``items`` config) and an evaluator's rationale-enriched item profiles use.
 """
@@ -17,9 +18,9 @@ from typing import Any
 import orjson
 
 from distillrecdial_kit.generation.dialogue_parser import errors
-from distillrecdial_kit.generation.raw_store import read_records
+from distillrecdial_kit.generation.raw_store import ShardState, open_shard, read_records
 from distillrecdial_kit.pipeline.atomic import atomic_path
-from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.jsonl import require
 from distillrecdial_kit.pipeline.layout import RATIONALES_DIR
 from distillrecdial_kit.pipeline.layout import RATIONALES_FILE as MERGED_FILE
 from distillrecdial_kit.pipeline.seeded import stable_id
@@ -31,43 +32,24 @@ def rationale_id(user_id: str, item_id: str, generator: dict[str, Any]) -> str:
     return stable_id(user_id, item_id, *who, length=20)
 
 
-def resume_shard(path: Path) -> tuple[set[str], int]:
-    """Ids already in a shard file, after cutting a torn last line left by a kill; returns (ids, bytes cut).
+#: What every reader of a rationale shard needs of a record; a line without it is skipped and named, never fatal.
+RECORD_FIELDS = require(rationale_id=str, user_id=str, item_id=str)
 
-    Only the last line can be torn by a kill; an unreadable line before it is damage from elsewhere, and is
-    reported (file and line) rather than cut away with every record after it.
+
+def resume_shard(path: Path, run: Path | None = None) -> ShardState:
+    """Repair a shard file after a kill and return what it holds: raw_store's :func:`open_shard`, keyed by id.
+
+    Only a torn last line is cut; a bad line before it is skipped and named (``bad``), left in place, and its
+    review counts as not done, so a rerun writes it again and one damaged line costs one record.
     """
-    if not path.exists():
-        return set(), 0
-    done: set[str] = set()
-    good_end = 0
-    bad: tuple[int, str] | None = None
-    with open(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if bad is not None:
-                raise StageError(f"{path}:{bad[0]}: unreadable rationale record ({bad[1]}); fix or delete that line")
-            if not line.endswith(b"\n"):
-                bad = (number, "no newline")  # the file's last line: torn by a kill
-                continue
-            try:
-                key = orjson.loads(line)["rationale_id"]
-            except (orjson.JSONDecodeError, KeyError, TypeError) as err:
-                bad = (number, type(err).__name__ + (": no rationale_id" if isinstance(err, KeyError) else ""))
-                continue
-            done.add(key)
-            good_end += len(line)
-    size = path.stat().st_size
-    if size > good_end:
-        with open(path, "r+b") as handle:
-            handle.truncate(good_end)
-    return done, size - good_end
+    return open_shard(path, run, key="rationale_id", check=RECORD_FIELDS)
 
 
 def merge_rationales(folder: Path) -> int:
     """Join the shard files into ``rationales.jsonl`` (first record of an id wins; sorted by user, item, id)."""
     kept: dict[str, tuple[tuple[str, str, str], bytes]] = {}
     for shard in sorted(folder.glob("shard-*-of-*.jsonl")):
-        for record in read_records(shard):
+        for record in read_records(shard, check=RECORD_FIELDS):
             key = record["rationale_id"]
             if key not in kept:
                 kept[key] = ((record["user_id"], record["item_id"], key), orjson.dumps(record))

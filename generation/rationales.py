@@ -7,7 +7,8 @@ keep). The teacher is asked for two labelled lines, parsed tolerantly (repairs
 recorded as ``fixed:*``, failures counted by reason). Records go to
 ``RUN/rationales/`` append-only with the same backends, batching, sharding,
 resume and provenance as `generate` (``--num-shards N --shard-index i`` on N
-machines, then ``--merge`` once); ``--backend template`` is an extractive
+machines, then ``--merge`` once; ``--executor ray`` for replicas on a Ray
+cluster); ``--backend template`` is an extractive
 rule-based writer, labelled as such (``--template-nlp rules`` for millions). Then ``prepare --with-rationales`` puts
 ``user_prefers`` in the prompts in place of raw review text, and `build`
 publishes the ``rationales`` config and ``items.item_rationales``.
@@ -16,16 +17,17 @@ publishes the ``rationales`` config and ``items.item_rationales``.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 import polars as pl
 
+from distillrecdial_kit.generation import ray_executor
 from distillrecdial_kit.generation.backends import Backend, ModelSpec, Sampling, add_model_arguments
 from distillrecdial_kit.generation.generator import (
     VERSIONED,
@@ -35,7 +37,6 @@ from distillrecdial_kit.generation.generator import (
     parse_backend_args,
     record_generator,
 )
-from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from distillrecdial_kit.generation.rationale_format import (
     ITEM_FACTS,
     errors,
@@ -59,9 +60,11 @@ from distillrecdial_kit.generation.rationale_template import (
     write_rationales,
 )
 from distillrecdial_kit.generation.raw_store import ShardWriter, shard_name, shard_of
-from distillrecdial_kit.pipeline.console import note, progress
+from distillrecdial_kit.pipeline.console import note, progress, warn
 from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.layout import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from distillrecdial_kit.pipeline.manifest import package_versions, read_manifest, record_stage
+from distillrecdial_kit.pipeline.problems import ProblemLog
 
 ROLES = ("teacher", "student")
 #: How the template writer reads reviews.
@@ -91,6 +94,83 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--merge", action="store_true", help="only join the shard files of a sharded run into rationales.jsonl"
+    )
+    ray_executor.add_arguments(parser)
+
+
+@dataclass(frozen=True)
+class RationalesConfig:
+    """Everything that decides `rationales`' output (and where it runs: ``executor``, ``ray``)."""
+
+    run: Path
+    backend: str = "template"
+    model: str | None = None
+    revision: str | None = None
+    adapter: str | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 0.2
+    top_p: float = 0.9
+    max_new_tokens: int = 128
+    seed: int = 42
+    batch_size: int = 64
+    num_shards: int = 1
+    shard_index: int = 0
+    limit: int | None = None
+    role: str = "teacher"
+    every: bool = False  # --all
+    reviews: Path | None = None
+    template_nlp: str = "spacy"
+    merge: bool = False
+    executor: str = "local"
+    ray: ray_executor.RayOptions = field(default_factory=ray_executor.RayOptions)
+
+    @property
+    def sampling(self) -> Sampling:
+        return Sampling(self.temperature, self.top_p, self.max_new_tokens, self.seed)
+
+    @property
+    def manifest_key(self) -> str:
+        return f"rationales:shard-{self.shard_index}-of-{self.num_shards}"
+
+
+def config_from_args(args: argparse.Namespace) -> RationalesConfig:
+    """The command line → a checked config: what cannot run is refused before anything is read."""
+    if not 0 <= args.shard_index < args.num_shards:
+        raise StageError(f"--shard-index must be in [0, {args.num_shards})")
+    if args.reviews is not None and not args.all:
+        raise StageError("--reviews is only read with --all")
+    if args.batch_size < 1:
+        raise StageError("--batch-size must be at least 1")
+    backend = args.backend or ("vllm" if args.model else "template")
+    options = parse_backend_args(args.backend_arg)
+    if backend != "template" and not args.model:
+        raise StageError(f"--backend {backend} needs --model")
+    if backend == "template" and (options or args.adapter or args.model):
+        raise StageError("--backend template takes no --model, --adapter or --backend-arg: it runs no model")
+    if args.adapter and not Path(args.adapter).exists() and backend != "openai":
+        raise StageError(f"adapter folder not found: {args.adapter}")
+    return RationalesConfig(
+        run=args.run,
+        backend=backend,
+        model=args.model,
+        revision=args.revision,
+        adapter=args.adapter,
+        backend_options=options,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        num_shards=args.num_shards,
+        shard_index=args.shard_index,
+        limit=args.limit,
+        role=args.role,
+        every=args.all,
+        reviews=args.reviews,
+        template_nlp=args.template_nlp,
+        merge=args.merge,
+        executor=args.executor,
+        ray=ray_executor.RayOptions.from_args(args),
     )
 
 
@@ -258,6 +338,12 @@ class TemplateRationaleBackend:
         pass
 
 
+def load_rationale_backend(name: str, spec: ModelSpec, reader: str = "spacy") -> Backend:
+    """The backend that writes rationales: the extractive template writer, or a model backend loaded as `generate`
+    loads it (on this machine, or on each Ray replica)."""
+    return TemplateRationaleBackend(reader) if name == "template" else load_backend(name, spec)
+
+
 def make_record(request: dict[str, Any], response: str, generator: dict[str, Any], key: str) -> dict[str, Any]:
     """A stored rationale record from a request and the model's text."""
     parsed = parse_rationale(response)
@@ -276,95 +362,117 @@ def make_record(request: dict[str, Any], response: str, generator: dict[str, Any
     }
 
 
-def run_rationales(args: argparse.Namespace) -> dict[str, Any]:
-    if not 0 <= args.shard_index < args.num_shards:
-        raise StageError(f"--shard-index must be in [0, {args.num_shards})")
-    if args.reviews is not None and not args.all:
-        raise StageError("--reviews is only read with --all")
-    backend_name = args.backend or ("vllm" if args.model else "template")
-    spec = ModelSpec(args.model, args.revision, args.adapter, parse_backend_args(args.backend_arg))
-    if backend_name != "template" and not args.model:
-        raise StageError(f"--backend {backend_name} needs --model")
-    if backend_name == "template":
-        if spec.options or args.adapter or args.model:
-            raise StageError("--backend template takes no --model, --adapter or --backend-arg: it runs no model")
-        spec = ModelSpec(model=template_model(args.template_nlp))
-    if args.adapter and not Path(args.adapter).exists() and backend_name != "openai":
-        raise StageError(f"adapter folder not found: {args.adapter}")
-    sampling = Sampling(args.temperature, args.top_p, args.max_new_tokens, args.seed)
-    folder = args.run / RATIONALES_DIR
-    generator = generator_info(backend_name, args.role, spec, sampling)
+def run_rationales(config: RationalesConfig) -> dict[str, Any]:
+    """Write the rationales of this shard's reviews not yet done; return the summary (the manifest entry)."""
+    spec = ModelSpec(config.model, config.revision, config.adapter, dict(config.backend_options))
+    if config.backend == "template":
+        spec = ModelSpec(model=template_model(config.template_nlp))
+    sampling = config.sampling
+    folder = config.run / RATIONALES_DIR
+    generator = generator_info(config.backend, config.role, spec, sampling)
     check_generator(folder, generator)
     generator["versions"] = package_versions(VERSIONED)
 
-    frame, without_text = select_reviews(args.run, args.all, args.reviews)
+    frame, without_text = select_reviews(config.run, config.every, config.reviews)
     keys = [
         rationale_id(u, i, generator)
         for u, i in zip(frame["user_id"].to_list(), frame["item_id"].to_list(), strict=True)
     ]
-    mine = [n for n, key in enumerate(keys) if shard_of(key, args.num_shards) == args.shard_index]
-    if args.limit is not None:
-        mine = mine[: args.limit]
-    shard_path = folder / shard_name(args.shard_index, args.num_shards)
-    done, torn = resume_shard(shard_path)
-    todo = [n for n in mine if keys[n] not in done]
+    mine = [n for n, key in enumerate(keys) if shard_of(key, config.num_shards) == config.shard_index]
+    if config.limit is not None:
+        mine = mine[: config.limit]
+    shard_path = folder / shard_name(config.shard_index, config.num_shards)
+    state = resume_shard(shard_path, config.run)
+    todo = [n for n in mine if keys[n] not in state.done]
     note(
         "rationales",
-        f"{len(mine):,} reviews in shard {args.shard_index}/{args.num_shards}, {len(mine) - len(todo):,} already done"
+        f"{len(mine):,} reviews in shard {config.shard_index}/{config.num_shards}, "
+        f"{len(mine) - len(todo):,} already done"
         + (f", {without_text:,} without text skipped" if without_text else "")
-        + (f", repaired a torn tail of {torn} bytes" if torn else ""),
+        + (f", repaired a torn tail of {state.torn_bytes} bytes" if state.torn_bytes else ""),
     )
+    skipped = ProblemLog()
+    skipped.extend(state.bad)
+    if skipped:
+        warn("rationales", f"bad lines skipped (their reviews are written again): {skipped.brief()}")
 
-    written, usable = 0, 0
+    tally = Tally()
     failures: Counter[str] = Counter()
-    problems: Counter[str] = Counter()
+    executor: dict[str, Any] = {"name": config.executor}
+    written = 0
     if todo:
-        items = load_items(args.run)
-        backend: Backend = (
-            TemplateRationaleBackend(args.template_nlp)
-            if backend_name == "template"
-            else load_backend(backend_name, spec)
-        )
-        record_generator(folder, generator)
+        items = load_items(config.run)
         chosen = frame[todo]
-        try:
-            with (
-                ShardWriter(shard_path) as writer,
-                progress(total=len(todo), desc="rationales", unit="review") as bar,
-            ):
-                for start in range(0, len(todo), args.batch_size):
-                    requests = make_requests(chosen.slice(start, args.batch_size), items)
-                    records = []
-                    for position, (request, result) in enumerate(
-                        zip(requests, backend.generate(requests, sampling), strict=True)
-                    ):
-                        if isinstance(result, Exception):
-                            failures[type(result).__name__] += 1
-                            continue
-                        record = make_record(request, result, generator, keys[todo[start + position]])
-                        usable += not errors(record["problems"])
-                        problems.update(record["problems"])
-                        records.append(record)
-                    written += writer.write(records)
-                    bar.update(len(requests))
-        finally:
-            backend.close()
+        load = partial(load_rationale_backend, reader=config.template_nlp)
+        if config.executor == "ray":
+            job = ray_executor.RayJob("rationales", config.backend, spec, sampling, generator, load, make_record)
+            requests = make_requests(chosen, items)
+            outcome = ray_executor.run_on_ray(
+                config.ray,
+                job,
+                [(keys[n], request) for n, request in zip(todo, requests, strict=True)],
+                shard_path,
+                lambda: record_generator(folder, generator),
+                config.batch_size,
+                "rationales (ray)",
+                "review",
+                tally.add,
+            )
+            written, failures, executor = outcome.written, outcome.failures, outcome.executor
+        else:
+            backend = load(config.backend, spec)
+            record_generator(folder, generator)
+            try:
+                with (
+                    ShardWriter(shard_path) as writer,
+                    progress(total=len(todo), desc="rationales", unit="review") as bar,
+                ):
+                    for start in range(0, len(todo), config.batch_size):
+                        requests = make_requests(chosen.slice(start, config.batch_size), items)
+                        records = []
+                        for position, (request, result) in enumerate(
+                            zip(requests, backend.generate(requests, sampling), strict=True)
+                        ):
+                            if isinstance(result, Exception):
+                                failures[type(result).__name__] += 1
+                                continue
+                            record = make_record(request, result, generator, keys[todo[start + position]])
+                            tally.add(record)
+                            records.append(record)
+                        written += writer.write(records)
+                        bar.update(len(requests))
+            finally:
+                backend.close()
 
-    merged = merge_rationales(folder) if args.num_shards == 1 and folder.exists() else None
+    merged = merge_rationales(folder) if config.num_shards == 1 and folder.exists() else None
     return {
-        "backend": backend_name,
+        "backend": config.backend,
         "generator": {k: v for k, v in generator.items() if k != "versions"},
-        "scope": "all" if args.all else "shown",
-        "shard": [args.shard_index, args.num_shards],
+        "scope": "all" if config.every else "shown",
+        "shard": [config.shard_index, config.num_shards],
+        "executor": executor,
         "reviews": len(mine),
         "without_text": without_text,
         "already_done": len(mine) - len(todo),
         "written": written,
-        "usable": usable,
+        "usable": tally.usable,
         "failed": dict(sorted(failures.items())),
-        "problems": dict(sorted(problems.items())),
+        "problems": dict(sorted(tally.problems.items())),
         "merged": merged,
+        "skipped_lines": skipped.summary(),
     }
+
+
+@dataclass
+class Tally:
+    """The per-record counts of a run, kept the same way whichever executor wrote the records."""
+
+    usable: int = 0
+    problems: Counter[str] = field(default_factory=Counter)
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.usable += not errors(record["problems"])
+        self.problems.update(record["problems"])
 
 
 def summary_line(entry: dict[str, Any]) -> str:
@@ -385,18 +493,25 @@ def summary_line(entry: dict[str, Any]) -> str:
     return line
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.merge:
-        folder = args.run / RATIONALES_DIR
+def run(config: RationalesConfig) -> dict[str, Any]:
+    """The stage: write this shard's rationales and record them in the manifest (or, with ``merge``, only merge)."""
+    folder = config.run / RATIONALES_DIR
+    if config.merge:
         if not any(folder.glob("shard-*-of-*.jsonl")):
-            raise StageError(f"no shard files in {folder}; run `distillrecdial rationales --run {args.run}` first")
-        print(f"rationales: merged {merge_rationales(folder):,} records into {folder / MERGED_FILE}")
-        return 0
-    entry = run_rationales(args)
-    record_stage(args.run, f"rationales:shard-{args.shard_index}-of-{args.num_shards}", entry)
-    print(summary_line(entry))
-    failed = sum(entry["failed"].values())
-    if failed and not entry["written"]:
-        print(f"distillrecdial rationales: error: every one of {failed:,} reviews failed", file=sys.stderr)
-        return 1
-    return 0
+            raise StageError(f"no shard files in {folder}; run `distillrecdial rationales --run {config.run}` first")
+        return {"merged_only": True, "merged": merge_rationales(folder), "folder": str(folder)}
+    entry = run_rationales(config)
+    record_stage(config.run, config.manifest_key, entry)
+    return entry
+
+
+def summary_lines(entry: dict[str, Any]) -> list[str]:
+    if entry.get("merged_only"):
+        return [f"rationales: merged {entry['merged']:,} records into {Path(entry['folder']) / MERGED_FILE}"]
+    return [summary_line(entry)]
+
+
+def failure(entry: dict[str, Any]) -> str | None:
+    """The run failed when every review it tried failed (the summary line says why); a rerun retries them."""
+    failed = sum(entry.get("failed", {}).values())
+    return f"every one of {failed:,} reviews failed" if failed and not entry.get("written") else None

@@ -119,12 +119,13 @@ class ShardState:
         }
 
 
-def open_shard(path: Path, run: Path | None = None) -> ShardState:
+def open_shard(path: Path, run: Path | None = None, key: str = "dialogue_id", check: Check = raw_problem) -> ShardState:
     """Repair a shard file after a kill (drop a torn tail) and return the ids it holds.
 
     Temporary files killed writers left beside it are removed. A bad line
     that is not the torn tail is left in place, listed in ``bad`` and its
-    dialogue counts as not done.
+    record counts as not done. ``key`` and ``check`` make it serve any
+    append-only store of this shape (``rationales`` keys on ``rationale_id``).
     """
     remove_stale_temps(path.parent)
     state = ShardState(done=set(), torn_bytes=0)
@@ -132,15 +133,15 @@ def open_shard(path: Path, run: Path | None = None) -> ShardState:
         return state
     cut: int | None = None
     label = label_for(path, run if run is not None else _run_of(path))
-    for line in scan_lines(path, label, raw_problem):
+    for line in scan_lines(path, label, check):
         if line.torn:
             cut = line.start
         elif line.problem is not None:
             state.bad.append(line.problem)
         else:
             assert line.record is not None
-            if line.record["dialogue_id"] not in state.done:
-                state.done.add(line.record["dialogue_id"])
+            if line.record[key] not in state.done:
+                state.done.add(line.record[key])
                 state.valid += bool(line.record.get("valid"))
                 state.problems.update(str(p).split(":")[0] for p in line.record.get("problems") or ())
     with open(path, "r+b") as handle:

@@ -1,33 +1,37 @@
-"""`generate --executor ray`: the same backends as a local run, as replicas on a Ray cluster through Ray Data.
+"""`generate` / `rationales --executor ray`: the same backends as a local run, as replicas on a Ray cluster.
 
-The driver (the machine running `distillrecdial generate`) keeps everything
+The driver (the machine running `distillrecdial generate` or `rationales`) keeps everything
 that makes a run safe: it picks the prompts not yet done, owns the shard file
 and writes every record through the same :class:`ShardWriter`. Ray Data only
 carries prompts out and records back: each actor (:class:`Replica`) loads one
 backend engine once — a vLLM replica holding ``tensor_parallel_size`` GPUs, a
 transformers model, an OpenAI client or the template writer — and turns
-batches of prompts into finished raw records with `generate`'s own
-``make_record``. Records stream back in whatever order replicas finish and are
+batches of prompts into finished records with the stage's own
+``make_record`` (:class:`RayJob` names both functions: they are all that
+differs between the stages). Records stream back in whatever order replicas finish and are
 appended durably batch by batch, so a killed driver loses at most the batches
 in flight, and its rerun skips what the shard holds before dispatching the rest.
-Records are byte-identical to a local run's: the dialogue id, the generator
-and every per-prompt seed are computed from the prompt, never from placement.
+Records are byte-identical to a local run's: the record id, the generator
+and every per-prompt seed are computed from the prompt, never from placement;
+and the driver counts finish reasons, failures and the backend's retries as a
+local run does, so the two summaries are the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import pickle
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from distillrecdial_kit.generation.backends import ModelSpec, Sampling
+from distillrecdial_kit.generation.backends import ModelSpec, Sampling, finish_reason
 from distillrecdial_kit.generation.raw_store import ShardWriter
 from distillrecdial_kit.pipeline.console import note, progress
 from distillrecdial_kit.pipeline.errors import StageError
@@ -42,13 +46,13 @@ EXECUTORS = ("local", "ray")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`generate`'s executor options (kept here so `generate.py` only dispatches)."""
+    """The executor options of `generate` and `rationales` (kept here so the stages only dispatch)."""
     parser.add_argument(
         "--executor",
         choices=EXECUTORS,
         default="local",
         help="local: this process runs the backend; ray: replicas of it on a Ray cluster (pip install "
-        "'distillrecdial[ray]'), records written here into the same raw store",
+        "'distillrecdial[ray]'), records written here into the same store",
     )
     parser.add_argument(
         "--ray-address",
@@ -63,72 +67,105 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @dataclass(frozen=True)
-class RayJob:
-    """What every replica needs to turn a prompt into the exact record a local run writes."""
+class RayOptions:
+    """Where and how wide to run: typed, so a stage's config carries it (never the parsed command line)."""
 
+    address: str | None = None
+    replicas: int | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RayOptions:
+        return cls(getattr(args, "ray_address", None), getattr(args, "ray_replicas", None))
+
+
+@dataclass(frozen=True)
+class RayJob:
+    """What every replica needs to turn a prompt into the exact record a local run writes.
+
+    ``load`` and ``make_record`` are what differ between stages (module-level functions, so they travel to the
+    replicas by name and run the shipped code): ``load(backend, spec)`` returns the loaded backend,
+    ``make_record(prompt, response, generator, key)`` the stored record.
+    """
+
+    stage: str
     backend: str
     spec: ModelSpec
     sampling: Sampling
     generator: dict[str, Any]
-    walks: bool
+    load: Callable[[str, ModelSpec], Any]
+    make_record: Callable[[Any, str, dict[str, Any], str], dict[str, Any]]
 
 
 @dataclass
 class RayOutcome:
-    """What the driver wrote, and on what cluster: the figures `generate` reports and records."""
+    """What the driver wrote, and on what cluster: the counts a local run keeps, and the executor's provenance."""
 
     written: int = 0
-    valid: int = 0
     failures: Counter[str] = field(default_factory=Counter)
-    problems: Counter[str] = field(default_factory=Counter)
+    finishes: Counter[str] = field(default_factory=Counter)  # why generation stopped, as a local run counts
+    retries: int = 0  # the backend's retries (openai), summed over replicas
     executor: dict[str, Any] = field(default_factory=dict)
+    # `generate`'s own tallies, filled by :func:`generate_on_ray`
+    valid: int = 0
+    problems: Counter[str] = field(default_factory=Counter)
 
 
 class Replica:
     """One Ray Data actor: the backend is loaded once, in the constructor, then reused for every batch."""
 
-    def __init__(
-        self, backend: str, spec: dict[str, Any], sampling: dict[str, Any], generator: dict[str, Any], walks: bool
-    ):
-        from distillrecdial_kit.generation.generator import load_backend
-        from distillrecdial_kit.generation.records import make_record
-        from distillrecdial_kit.generation.walk_check import make_walk_record
-
-        self.sampling = Sampling(**sampling)
-        self.generator = generator
-        self.new_record = make_walk_record if walks else make_record
+    def __init__(self, job: RayJob):
+        self.job = job
         self.backend: Any = None
         self.fatal = ""
         try:
-            self.backend = load_backend(backend, ModelSpec(**spec))
+            self.backend = job.load(job.backend, job.spec)
         except StageError as err:  # handed to the driver as its one-line error, not a replica traceback
             self.fatal = str(err)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        """Prompts (JSON bytes) → records (JSON bytes), or the name of the error a prompt raised.
+        """Prompts (pickled) → records (JSON bytes), or the name of the error a prompt raised.
 
-        A replica whose backend did not load answers every prompt with that error (``fatal``): the driver
-        stops with it as one line, before writing anything.
+        Each row also carries its finish reason, and the batch's first row the retries the backend needed for it,
+        so the driver's counts are a local run's. A replica whose backend did not load answers every prompt with
+        that error (``fatal``): the driver stops with it as one line, before writing anything.
         """
-        prompts = [orjson.loads(raw) for raw in batch["prompt"]]
-        keys = [str(key) for key in batch["dialogue_id"]]
+        keys = [str(key) for key in batch["key"]]
+        empty = [""] * len(keys)
         if self.backend is None:
             return {
-                "dialogue_id": keys,
+                "key": keys,
                 "record": [b""] * len(keys),
-                "error": [""] * len(keys),
+                "error": empty,
+                "finish": empty,
+                "retries": [0] * len(keys),
                 "fatal": [self.fatal] * len(keys),
             }
+        prompts = [pickle.loads(raw) for raw in batch["prompt"]]
+        before = getattr(self.backend, "retries", 0)
+        results = self.backend.generate(prompts, self.job.sampling)
+        retries = [0] * len(keys)
+        if keys:
+            retries[0] = getattr(self.backend, "retries", 0) - before
         records: list[bytes] = []
         errors: list[str] = []
-        for prompt, key, result in zip(prompts, keys, self.backend.generate(prompts, self.sampling), strict=True):
+        finishes: list[str] = []
+        for prompt, key, result in zip(prompts, keys, results, strict=True):
             if isinstance(result, Exception):
                 records.append(b"")
                 errors.append(type(result).__name__)
+                finishes.append("")
             else:
-                records.append(orjson.dumps(self.new_record(prompt, result, self.generator, key)))
+                records.append(orjson.dumps(self.job.make_record(prompt, result, self.job.generator, key)))
                 errors.append("")
-        return {"dialogue_id": keys, "record": records, "error": errors, "fatal": [""] * len(keys)}
+                finishes.append(finish_reason(result))
+        return {
+            "key": keys,
+            "record": records,
+            "error": errors,
+            "finish": finishes,
+            "retries": retries,
+            "fatal": empty,
+        }
 
 
 def import_ray() -> Any:
@@ -249,80 +286,77 @@ def ray_error(err: BaseException) -> StageError:
     return StageError(f"--executor ray: the cluster run failed: {type(err).__name__}; rerun to resume")
 
 
-def generate_on_ray(
-    args: argparse.Namespace,
+def run_on_ray(
+    options: RayOptions,
     job: RayJob,
-    todo: list[dict[str, Any]],
-    ids: dict[str, str],
+    todo: list[tuple[str, Any]],
     shard_path: Path,
     on_start: Callable[[], None],
+    batch_size: int,
+    desc: str,
+    unit: str,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
 ) -> RayOutcome:
-    """Generate ``todo`` on Ray replicas, appending each finished batch to ``shard_path`` as it arrives.
+    """Run ``todo`` (``(key, prompt)`` pairs) on Ray replicas, appending each finished batch to ``shard_path``.
 
     ``on_start`` runs when the first batch is back (a replica has loaded the backend), as a local run claims
-    the folder only once its backend has loaded.
+    the folder only once its backend has loaded; ``on_record`` sees every record written (the stage's tallies).
     """
     ray = import_ray()
-    started = connect(ray, getattr(args, "ray_address", None))
+    started = connect(ray, options.address)
     try:
         quiet_ray_data(ray)
         cluster = cluster_size(ray)
-        plan = replica_plan(job.backend, job.spec.options, cluster, getattr(args, "ray_replicas", None))
+        plan = replica_plan(job.backend, job.spec.options, cluster, options.replicas)
         outcome = RayOutcome(executor={"name": "ray", "cluster": cluster, **plan})
         note(
-            "generate",
+            job.stage,
             f"Ray cluster of {cluster['nodes']} node(s), {cluster['cpus']} CPUs, {cluster['gpus']} GPUs: "
             f"{plan['replicas']} {job.backend} replica(s)"
             + (f" of {plan['gpus_per_replica']} GPU(s)" if plan["gpus_per_replica"] else ""),
         )
-        spec = asdict(job.spec) | {"options": replica_options(job.backend, job.spec.options, plan["gpus_per_replica"])}
-        rows = [{"dialogue_id": ids[p["prompt_id"]], "prompt": orjson.dumps(p)} for p in todo]
-        blocks = max(1, -(-len(rows) // args.batch_size))
+        spec = replace(job.spec, options=replica_options(job.backend, job.spec.options, plan["gpus_per_replica"]))
+        rows = [{"key": key, "prompt": pickle.dumps(prompt)} for key, prompt in todo]
+        blocks = max(1, -(-len(rows) // batch_size))
         dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
             Replica,
-            fn_constructor_kwargs={
-                "backend": job.backend,
-                "spec": spec,
-                "sampling": job.sampling.as_dict(),
-                "generator": job.generator,
-                "walks": job.walks,
-            },
-            batch_size=args.batch_size,
+            fn_constructor_kwargs={"job": replace(job, spec=spec)},
+            batch_size=batch_size,
             compute=ray.data.ActorPoolStrategy(size=plan["replicas"]),
             num_cpus=plan["cpus_per_replica"],
             num_gpus=plan["gpus_per_replica"] or None,
         )
-        seen: set[str] = set()
-        claimed = False
         try:
-            with (
-                ExitStack() as files,
-                progress(total=len(todo), desc=f"generate {args.role} (ray)", unit="dlg") as bar,
-            ):
+            with ExitStack() as files, progress(total=len(todo), desc=desc, unit=unit) as bar:
+                writer: ShardWriter | None = None
+                seen: set[str] = set()
                 for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
                     fatal = next((text for text in batch["fatal"].to_pylist() if text), None)
                     if fatal:
                         raise StageError(fatal)
-                    if not claimed:  # opened only now, so a replica that failed to load leaves no file behind
+                    if writer is None:  # opened only now, so a replica that failed to load leaves no file behind
                         on_start()
                         writer = files.enter_context(ShardWriter(shard_path))
-                        claimed = True
                     records = []
-                    for key, raw, error in zip(
-                        batch["dialogue_id"].to_pylist(),
+                    for key, raw, error, finish, retries in zip(
+                        batch["key"].to_pylist(),
                         batch["record"].to_pylist(),
                         batch["error"].to_pylist(),
+                        batch["finish"].to_pylist(),
+                        batch["retries"].to_pylist(),
                         strict=True,
                     ):
-                        if key in seen:  # a batch a restarted replica delivered twice: written once
+                        if key in seen:  # a batch a restarted replica delivered twice: written and counted once
                             continue
                         seen.add(key)
+                        outcome.retries += retries
                         if error:
                             outcome.failures[error] += 1
                             continue
+                        outcome.finishes[finish] += 1
                         record = orjson.loads(raw)
-                        outcome.valid += record["valid"]
-                        outcome.problems.update(p.split(":")[0] for p in record["problems"])
+                        if on_record is not None:
+                            on_record(record)
                         records.append(record)
                     outcome.written += writer.write(records)
                     bar.update(batch.num_rows)
@@ -332,3 +366,27 @@ def generate_on_ray(
     finally:
         if started:
             ray.shutdown()
+
+
+def generate_on_ray(
+    options: RayOptions,
+    job: RayJob,
+    todo: list[dict[str, Any]],
+    ids: dict[str, str],
+    shard_path: Path,
+    on_start: Callable[[], None],
+    batch_size: int,
+    role: str,
+) -> RayOutcome:
+    """`generate`'s prompts on Ray: :func:`run_on_ray` plus its valid and problem tallies."""
+    valid = [0]
+    problems: Counter[str] = Counter()
+
+    def tally(record: dict[str, Any]) -> None:
+        valid[0] += record["valid"]
+        problems.update(p.split(":")[0] for p in record["problems"])
+
+    pairs = [(ids[p["prompt_id"]], p) for p in todo]
+    outcome = run_on_ray(options, job, pairs, shard_path, on_start, batch_size, f"generate {role} (ray)", "dlg", tally)
+    outcome.valid, outcome.problems = valid[0], problems
+    return outcome

@@ -87,16 +87,27 @@ def test_killed_run_resumes_without_loss_or_duplicates(rationale_run, tmp_path):
     assert (folder / MERGED_FILE).read_bytes() == (rationale_run / RATIONALES_DIR / MERGED_FILE).read_bytes()
 
 
-def test_a_damaged_line_before_the_end_is_reported_not_cut_away(rationale_run, tmp_path, capsys):
+def test_a_damaged_line_before_the_end_is_skipped_named_and_redone(rationale_run, tmp_path, capsys):
     run = tmp_path / "run"
     shutil.copytree(rationale_run, run)
     shard = next((run / RATIONALES_DIR).glob("shard-*.jsonl"))
     lines = shard.read_bytes().splitlines(keepends=True)
-    lines[10] = b'{"rationale_id": "x", "user_\n'
-    shard.write_bytes(b"".join(lines))
-    assert main(["rationales", "--run", str(run), "-q"]) != 0
-    assert f"{shard}:11: unreadable rationale record" in capsys.readouterr().err
-    assert shard.read_bytes() == b"".join(lines)  # nothing truncated
+    damaged = b"".join(lines[:10]) + b'{"rationale_id": "x", "user_\n' + b"".join(lines[11:])
+    shard.write_bytes(damaged)
+    (run / RATIONALES_DIR / MERGED_FILE).unlink()
+    assert main(["rationales", "--run", str(run), "-q"]) == 0
+    label = f"{RATIONALES_DIR}/{shard.name}:11"
+    assert f"{label}: malformed_json" in capsys.readouterr().err  # named even with -q
+    after = shard.read_bytes()
+    assert after.startswith(damaged)  # nothing cut: every record after the bad line is kept
+    assert after[len(damaged) :] == lines[10]  # only the damaged record is written again
+    entry = orjson.loads((run / "manifest.json").read_bytes())["stages"]["rationales:shard-0-of-1"]
+    assert entry["written"] == 1 and entry["already_done"] == len(lines) - 1
+    assert entry["skipped_lines"]["counts"] == {"malformed_json": 1}
+    assert entry["skipped_lines"]["examples"]["malformed_json"][0].startswith(label)
+    assert (run / RATIONALES_DIR / MERGED_FILE).read_bytes() == (
+        rationale_run / RATIONALES_DIR / MERGED_FILE
+    ).read_bytes()
 
 
 def test_sharded_runs_merge_to_the_same_records(rationale_run, tmp_path):
@@ -210,3 +221,17 @@ def test_a_run_without_rationales_builds_without_the_config(rationale_run, tmp_p
     assert "config_name: rationales" not in (run / "hub" / "README.md").read_text()
     items = load_dataset(str(run / "hub"), "items")["train"]
     assert items.num_rows > 0 and not any(items["item_rationales"])
+
+
+def test_a_run_where_every_review_failed_exits_1_and_writes_nothing(rationale_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(rationale_run, run, ignore=shutil.ignore_patterns(RATIONALES_DIR))
+    dead = "base_url=http://127.0.0.1:9/v1"  # the discard port: nothing answers
+    argv = ["rationales", "--run", str(run), "--backend", "openai", "--model", "m", "--limit", "3", "-q"]
+    argv += ["--backend-arg", dead, "--backend-arg", "max_retries=0", "--backend-arg", "timeout=2"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "0 written" in out and "3 failed" in out
+    assert "every one of 3 reviews failed" in err
+    entry = orjson.loads((run / "manifest.json").read_bytes())["stages"]["rationales:shard-0-of-1"]
+    assert entry["written"] == 0 and sum(entry["failed"].values()) == 3 and entry["executor"] == {"name": "local"}

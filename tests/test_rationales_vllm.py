@@ -11,7 +11,7 @@ from pathlib import Path
 
 from distillrecdial_kit.generation.dialogue_parser import errors
 from distillrecdial_kit.generation.rationale_store import load_rationales
-from distillrecdial_kit.generation.rationales import run_rationales
+from distillrecdial_kit.generation.rationales import config_from_args, run_rationales
 from distillrecdial_kit.pipeline.cli import build_parser
 from tests.test_model_backends import VLLM_ARGS
 from tests.test_rationales import RECORD_KEYS
@@ -26,7 +26,7 @@ def test_vllm_rationales_land_in_the_schema_with_failures_counted(sample_run, ti
     argv += ["--temperature", "0", "--max-new-tokens", "24", "--limit", "6", "--batch-size", "4"]
     for option in VLLM_ARGS:
         argv += ["--backend-arg", option]
-    entry = run_rationales(build_parser().parse_args(argv))
+    entry = run_rationales(config_from_args(build_parser().parse_args(argv)))
     assert entry["written"] == 6 and not entry["failed"]
     records = load_rationales(run)
     assert len(records) == 6
