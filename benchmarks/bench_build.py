@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sample_run import sample_config  # noqa: E402
 
-from distillrecdial_kit.generation.prepare import prepare  # noqa: E402
+from distillrecdial_kit.generation.prepare import run as prepare  # noqa: E402
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records  # noqa: E402
 from distillrecdial_kit.pipeline.cli import main as cli  # noqa: E402
 

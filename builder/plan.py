@@ -8,7 +8,11 @@ parsing, validation, catalog checks — happens once.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from distillrecdial_kit.generation.prepare import ITEMS_FILE
 from distillrecdial_kit.generation.raw_store import raw_problem, raw_reader
 from distillrecdial_kit.generation.title_tags import Candidate
 from distillrecdial_kit.pipeline.atomic import atomic_path
+from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.jsonl import read_jsonl
 from distillrecdial_kit.pipeline.layout import BUILD_DIR, RunLayout
@@ -47,13 +52,48 @@ def default_roles(run: Path) -> list[str]:
     return present[:1]
 
 
-def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) -> list[dict[str, Any]]:
-    """Validate every raw dialogue of ``roles`` and assign splits; duplicates of an id are dropped.
+#: What the card and the stats need of a plan row; the prompt and the model's text stay on disk.
+_HEAVY_FIELDS = ("prompt", "response")
+
+
+@dataclass
+class Plan:
+    """A finished plan: ``RUN/build/plan.jsonl`` on disk, and in memory only what the card needs of each row."""
+
+    path: Path
+    #: every plan row without its prompt and response, in plan order (the card's stats and example)
+    rows: list[dict[str, Any]]
+    #: user_id → split
+    splits: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def roles(self) -> list[str]:
+        """The roles of the planned dialogues, in plan order."""
+        return list(dict.fromkeys(row["generator"]["role"] for row in self.rows))
+
+    def iter_rows(self) -> Iterator[dict[str, Any]]:
+        """Every full plan row (with its prompt and response) in plan order, read back from disk one at a time."""
+        with open(self.path, "rb") as handle:
+            for line in handle:
+                yield orjson.loads(line)
+
+
+def light(row: dict[str, Any]) -> dict[str, Any]:
+    """A plan row without the fields only the `raw` config publishes (the prompt and the model's text)."""
+    return {key: value for key, value in row.items() if key not in _HEAVY_FIELDS}
+
+
+def _validated_rows(run: Path, roles: list[str], skipped: ProblemLog | None) -> Iterator[dict[str, Any]]:
+    """Every raw dialogue of ``roles`` validated into a `raw` row, in file order; duplicates of an id dropped.
 
     A bad line of a raw file is skipped into ``skipped`` (file:line: reason), never the end of reading.
     """
     catalog = {i["item_id"]: Candidate(i["item_id"], i["title"], i["year"]) for i in load_items(run)}
-    rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for role in roles:
         source = RunLayout(run).raw_dialogues(role)
@@ -65,15 +105,45 @@ def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) ->
             seen.add(record["dialogue_id"])
             parsed = validate_record(record, catalog)
             turns = [{"role": t.role, "content": t.content} for t in parsed.turns]
-            rows.append(raw_row(record, turns, parsed.problems))
+            yield raw_row(record, turns, parsed.problems)
+
+
+def user_splits(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """user_id → split, stratified by the user's persona and the validity of each of their dialogues."""
     strata: dict[str, tuple] = {}
     for row in rows:
         persona, validity = strata.get(row["user_id"], (row["persona"], ()))
         strata[row["user_id"]] = (persona, (*validity, row["valid"]))
-    splits = assign_splits(strata)
-    for row in rows:
-        row["split"] = splits[row["user_id"]]
-    return rows
+    return assign_splits(strata)
+
+
+def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) -> Plan:
+    """Validate every raw dialogue of ``roles``, assign splits and write ``RUN/build/plan.jsonl``, streaming.
+
+    Two passes over disk, never the corpus in memory: the validated rows go to a spool file (their split
+    needs every user's rows first), then each spooled line gets its split appended on its way to the plan.
+    """
+    path = run / PLAN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.spool.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    spool = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for row in progress(_validated_rows(run, roles, skipped), desc="build: validate", unit="dlg"):
+                handle.write(orjson.dumps(row) + b"\n")
+                rows.append(light(row))
+        splits = user_splits(rows)
+        for row in rows:
+            row["split"] = splits[row["user_id"]]
+        with atomic_path(path) as tmp, open(spool, "rb") as source, open(tmp, "wb") as target:
+            for line, row in zip(source, rows, strict=True):
+                # orjson writes compact JSON, so appending the key before the closing brace gives the bytes of
+                # the row dumped with its split, without parsing a few KB of prompt per dialogue again.
+                target.write(line[:-2] + b',"split":' + orjson.dumps(row["split"]) + b"}\n")
+    finally:
+        spool.unlink(missing_ok=True)
+    return Plan(path, rows, splits)
 
 
 def _plan_problem(row: dict[str, Any]) -> tuple[str, str | None] | None:
@@ -85,14 +155,6 @@ def _plan_problem(row: dict[str, Any]) -> tuple[str, str | None] | None:
     return raw_problem(row)
 
 
-def write_plan(run: Path, rows: list[dict[str, Any]]) -> Path:
-    path = run / PLAN_FILE
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        for row in rows:
-            handle.write(orjson.dumps(row) + b"\n")
-    return path
-
-
 def read_plan(run: Path, roles: list[str] | None = None) -> list[dict[str, Any]]:
     """The plan on disk, or a fresh one (written) when the run has none yet."""
     path = run / PLAN_FILE
@@ -102,6 +164,4 @@ def read_plan(run: Path, roles: list[str] | None = None) -> list[dict[str, Any]]
         if skipped:
             print(f"{PLAN_FILE.as_posix()}: bad lines skipped: {skipped.brief()}", file=sys.stderr)
         return rows
-    rows = make_plan(run, roles or default_roles(run))
-    write_plan(run, rows)
-    return rows
+    return list(make_plan(run, roles or default_roles(run)).iter_rows())

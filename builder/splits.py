@@ -13,7 +13,10 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Hashable
 
-SPLITS = ("train", "validation", "test")
+from distillrecdial_kit.distillrecdial import SPLITS
+
+__all__ = ["DEFAULT_FRACTIONS", "SPLITS", "assign_splits", "quota"]
+
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 
 

@@ -6,8 +6,8 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from distillrecdial_kit.builder.splits import SPLITS
 from distillrecdial_kit.dataset_card.provenance import generator_shares
+from distillrecdial_kit.distillrecdial import SPLITS
 from distillrecdial_kit.generation.dialogue_parser import errors
 from distillrecdial_kit.generation.personas import PERSONAS
 
