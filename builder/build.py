@@ -135,7 +135,7 @@ def _build(config: BuildConfig) -> dict[str, Any]:
     target = config.target
     remove_leftovers(run, target)
     skipped = ProblemLog()  # bad lines of the raw files: skipped, counted and named
-    plan = make_plan(run, roles, skipped)
+    plan = make_plan(run, roles, run / BUILD_CACHE, skipped)
     if not plan:
         raise StageError(f"no dialogues to build in {run / 'raw'} for roles {', '.join(roles)}", exit_code=1)
     if rule_based_only(plan.rows) and not config.allow_template:
@@ -143,6 +143,7 @@ def _build(config: BuildConfig) -> dict[str, Any]:
             f"every published dialogue of {'+'.join(roles)} was written by the rule-based template backend, "
             "not a language model; generate with a model, or pass --allow-template to publish it labelled as such"
         )
+    plan.publish(run)
     items = load_items(run)
     catalog = {item["item_id"]: item for item in items}
 

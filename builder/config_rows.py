@@ -49,7 +49,7 @@ def write_dialogue_configs(
 ) -> None:
     """`raw` (every dialogue), `sft` and `crslab` (valid ones) of each plan row, in plan order per split."""
     linker = None
-    rows = progress(plan_rows, total=total, desc="build: rows", unit="dlg")
+    rows = progress(plan_rows, total=total, desc="build: rows", unit="dlg", disable=None)
     for chunk in _chunks(rows, LINK_CHUNK):
         valid = []
         for row in chunk:

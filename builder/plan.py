@@ -1,15 +1,15 @@
 """The build plan: every raw dialogue validated and assigned a split, computed once per build.
 
 ``RUN/build/plan.jsonl`` holds one `raw` row per dialogue plus its ``split``.
-Every config is a cheap projection of it, so the `datasets` builder and the
-`build` stage read the same plan (one code path), and the expensive work —
-parsing, validation, catalog checks — happens once.
+Every dialogue config is a projection of it, streamed once by `build`, and the
+`report` stage reads it for each dialogue's validity and split, so the expensive
+work — parsing, validation, catalog checks — happens once. Only the light part
+of each row (no prompt, no model text) stays in memory, for the card.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,12 +23,11 @@ from distillrecdial_kit.builder.rows import raw_row
 from distillrecdial_kit.builder.splits import assign_splits
 from distillrecdial_kit.builder.validate import validate_record
 from distillrecdial_kit.generation.prepare import ITEMS_FILE
-from distillrecdial_kit.generation.raw_store import raw_problem, raw_reader
+from distillrecdial_kit.generation.raw_store import raw_reader
 from distillrecdial_kit.generation.title_tags import Candidate
 from distillrecdial_kit.pipeline.atomic import atomic_path
 from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
-from distillrecdial_kit.pipeline.jsonl import read_jsonl
 from distillrecdial_kit.pipeline.layout import BUILD_DIR, RunLayout
 from distillrecdial_kit.pipeline.layout import PLAN_FILE as PLAN_NAME
 from distillrecdial_kit.pipeline.problems import ProblemLog
@@ -76,6 +75,13 @@ class Plan:
         """The roles of the planned dialogues, in plan order."""
         return list(dict.fromkeys(row["generator"]["role"] for row in self.rows))
 
+    def publish(self, run: Path) -> None:
+        """Move the plan to ``RUN/build/plan.jsonl`` (one rename), where `report` and the next build find it."""
+        target = run / PLAN_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path, target)
+        self.path = target
+
     def iter_rows(self) -> Iterator[dict[str, Any]]:
         """Every full plan row (with its prompt and response) in plan order, read back from disk one at a time."""
         with open(self.path, "rb") as handle:
@@ -117,20 +123,21 @@ def user_splits(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
     return assign_splits(strata)
 
 
-def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) -> Plan:
-    """Validate every raw dialogue of ``roles``, assign splits and write ``RUN/build/plan.jsonl``, streaming.
+def make_plan(run: Path, roles: list[str], workdir: Path, skipped: ProblemLog | None = None) -> Plan:
+    """Validate every raw dialogue of ``roles`` and assign splits, streaming; the plan is written in ``workdir``.
 
     Two passes over disk, never the corpus in memory: the validated rows go to a spool file (their split
     needs every user's rows first), then each spooled line gets its split appended on its way to the plan.
+    The plan reaches ``RUN/build/plan.jsonl`` only with :meth:`Plan.publish`, once the build accepts it.
     """
-    path = run / PLAN_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / PLAN_NAME
     rows: list[dict[str, Any]] = []
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.spool.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{PLAN_NAME}.spool.{os.getpid()}.", suffix=".tmp", dir=workdir)
     spool = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            for row in progress(_validated_rows(run, roles, skipped), desc="build: validate", unit="dlg"):
+            for row in progress(_validated_rows(run, roles, skipped), desc="build: validate", unit="dlg", disable=None):
                 handle.write(orjson.dumps(row) + b"\n")
                 rows.append(light(row))
         splits = user_splits(rows)
@@ -144,24 +151,3 @@ def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) ->
     finally:
         spool.unlink(missing_ok=True)
     return Plan(path, rows, splits)
-
-
-def _plan_problem(row: dict[str, Any]) -> tuple[str, str | None] | None:
-    """What a plan row needs beyond a raw record's fields: its split, validity and problems."""
-    if not isinstance(row.get("split"), str):
-        return "missing_field", "split"
-    if not isinstance(row.get("valid"), bool) or not isinstance(row.get("problems"), list):
-        return "bad_type", "valid"
-    return raw_problem(row)
-
-
-def read_plan(run: Path, roles: list[str] | None = None) -> list[dict[str, Any]]:
-    """The plan on disk, or a fresh one (written) when the run has none yet."""
-    path = run / PLAN_FILE
-    if path.exists():
-        skipped = ProblemLog()
-        rows = read_jsonl(path, PLAN_FILE.as_posix(), _plan_problem, skipped)
-        if skipped:
-            print(f"{PLAN_FILE.as_posix()}: bad lines skipped: {skipped.brief()}", file=sys.stderr)
-        return rows
-    return list(make_plan(run, roles or default_roles(run)).iter_rows())
