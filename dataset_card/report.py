@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,13 +109,30 @@ def _load_catalog(run: Path) -> _Catalog:
     return _Catalog(set(frame["item_id"].to_list()), titles, PeopleIndex.from_names(sorted(names)))
 
 
+def _lines(path: Path) -> Iterator[bytes]:
+    """The lines of a (possibly large) file, read as a stream, without their line ends."""
+    with open(path, "rb") as handle:
+        for line in handle:
+            yield line.rstrip(b"\r\n")
+
+
+def _count_lines(path: Path, chunk: int = 1 << 24) -> int:
+    """How many lines :func:`_lines` yields, counted in chunks (no line is decoded or kept)."""
+    count, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")
+
+
 def _load_plan(run: Path) -> dict[str, tuple[str, bool, list[str]]]:
-    """dialogue_id → (split, valid, problems) from the build plan, if there is one."""
+    """dialogue_id → (split, valid, problems) from the build plan, if there is one (read as a stream)."""
     path = run / PLAN_PATH
     if not path.exists():
         return {}
     plan = {}
-    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+    for number, line in enumerate(_lines(path), start=1):
         if not line.strip():
             continue
         try:
@@ -173,12 +190,13 @@ def _read(
     plan = _load_plan(run)
     corpus = _Corpus()
     titles = TitleMatcher(catalog.titles)
-    contents = [path.read_bytes().splitlines() for path in files]
-    total = sum(len(lines) for lines in contents)
+    counts = [_count_lines(path) for path in files]
+    total = sum(counts)
     # Titles are looked for in a hashed sample of about ``title_sample`` dialogues (find_titles is slow).
     threshold = (1 << 64) if total <= title_sample else (title_sample << 64) // max(total, 1)
-    for path, lines in zip(files, contents, strict=True):
-        for number, line in enumerate(progress(lines, desc=f"report {path.parent.name}", unit="dlg", disable=None), 1):
+    for path, count in zip(files, counts, strict=True):
+        lines = progress(_lines(path), total=count, desc=f"report {path.parent.name}", unit="dlg", disable=None)
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
