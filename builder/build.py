@@ -29,12 +29,13 @@ from distillrecdial_kit.builder.hub_folder import HubWriter, swap_in
 from distillrecdial_kit.builder.plan import Plan, default_roles, load_items, make_plan
 from distillrecdial_kit.builder.rows import sft_row
 from distillrecdial_kit.builder.walk_rows import published_configs
+from distillrecdial_kit.dataset_card import card_quality
 from distillrecdial_kit.dataset_card.card import card_context, example_dialogue, example_row
 from distillrecdial_kit.dataset_card.eval_tables import measured_on, results_markdown
 from distillrecdial_kit.dataset_card.figures import render_all
-from distillrecdial_kit.dataset_card.provenance import generator_label, rule_based_only
+from distillrecdial_kit.dataset_card.provenance import rule_based_only
 from distillrecdial_kit.dataset_card.render import card_metadata, render_card
-from distillrecdial_kit.dataset_card.report import build_report
+from distillrecdial_kit.dataset_card.report import CARD_PARAMETERS, card_report
 from distillrecdial_kit.dataset_card.stats import card_stats
 from distillrecdial_kit.distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS, FEATURES
 from distillrecdial_kit.generation.generate import ROLES
@@ -115,7 +116,9 @@ def run(config: BuildConfig) -> dict[str, Any]:
     """Build, one at a time per run folder, with `datasets`' progress bars off (~30 bars for 100 dialogues
     would bury the summary line) and its cache inside the run folder, removed at the end.
 
-    Returns the summary: the manifest entry recorded for `build`, plus ``path`` (the folder written).
+    Returns the summary: the manifest entry recorded for `build`, plus ``path`` (the folder written) and
+    ``quality_from``: ``"report"`` when the card's quality data was the `report` stage's (fresh), else
+    ``"measured"``.
     """
     config.run.mkdir(parents=True, exist_ok=True)
     was_enabled = not are_progress_bars_disabled()
@@ -155,8 +158,11 @@ def _build(config: BuildConfig) -> dict[str, Any]:
         raise
     stats = card_stats(plan.rows, configs["items"]["splits"]["train"][0], configs["kg"]["splits"]["train"][0])
     benchmark = benchmark_tables(RunLayout(run).eval_results, staging)
-    # Measured on the published roles only, generators named without local paths: the card's tables and figures.
-    quality = build_report(run, roles=roles, label=generator_label, equal_size=True)
+    # The card's tables and figures: kept by `report` when it ran on exactly these inputs, else measured here.
+    quality = card_quality.read_fresh(run, roles, CARD_PARAMETERS)
+    quality_from = "report" if quality is not None else "measured"
+    if quality is None:
+        quality = card_report(run, roles)
     figures = render_all(quality)
     for name, png in figures.items():
         write_bytes(staging / "figures" / name, png)
@@ -201,7 +207,7 @@ def _build(config: BuildConfig) -> dict[str, Any]:
         "skipped_lines": skipped.summary(),
     }
     record_stage(run, "build", entry)
-    return entry
+    return {**entry, "quality_from": quality_from}
 
 
 def write_configs(

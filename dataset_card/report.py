@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from distillrecdial_kit.dataset_card import figures
+from distillrecdial_kit.dataset_card import card_quality, figures
 from distillrecdial_kit.dataset_card.metrics import (
     SELF_BLEU_POOL,
     DialogueFeatures,
@@ -35,6 +35,7 @@ from distillrecdial_kit.dataset_card.metrics import (
     ratio,
     self_bleu,
 )
+from distillrecdial_kit.dataset_card.provenance import generator_label
 from distillrecdial_kit.generation.personas import PERSONAS
 from distillrecdial_kit.generation.title_tags import Candidate
 from distillrecdial_kit.pipeline.atomic import write_bytes, write_text
@@ -600,12 +601,25 @@ def write_report(report: dict[str, Any], out: Path) -> None:
     write_text(out / "report.md", report_markdown(report))
 
 
+#: The card is always measured with the default sample sizes.
+CARD_PARAMETERS = {"self_bleu_pool": SELF_BLEU_POOL, "title_sample": TITLE_SAMPLE}
+
+
+def card_report(run: Path, roles: Sequence[str]) -> dict[str, Any]:
+    """The card's quality data: only the published ``roles``, generators named without local paths, and
+    distinct-n on equal-size samples (so generators of different sizes compare)."""
+    return build_report(run, roles=roles, label=generator_label, equal_size=True, **CARD_PARAMETERS)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.self_bleu_pool < 2:
         raise StageError("--self-bleu-pool must be at least 2")
     out: Path = args.out or args.run / REPORT_DIR
     report = build_report(args.run, self_bleu_pool=args.self_bleu_pool, title_sample=max(args.title_sample, 0))
     write_report(report, out)
+    published = card_quality.published_roles(args.run)
+    if published and (args.run / PLAN_PATH).is_file():  # a build ran: keep its card's data for the next build
+        card_quality.write(args.run, published, CARD_PARAMETERS, card_report(args.run, published))
     print(headline_markdown(report))
     line = summary_line(report, out)
     print(line)

@@ -245,3 +245,21 @@ def test_the_plan_holds_every_raw_row_with_its_split(built):
         split, published = by_id[row.pop("dialogue_id")]
         assert row.pop("split") == split and list(row) == [k for k in FEATURES["raw"] if k != "dialogue_id"]
         assert row["turns"] == published["turns"] and row["problems"] == published["problems"]
+
+
+def test_the_card_takes_the_report_stages_quality_data_only_while_it_is_fresh(built, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(built, run)
+    assert main(["report", "--run", str(run), "-q"]) == 0
+    assert (run / "report" / "card_quality.json").is_file()
+    config = BuildConfig(run=run, roles=("teacher",), out=tmp_path / "from-report", allow_template=True)
+    assert run_build(config)["quality_from"] == "report"
+    assert (tmp_path / "from-report" / "README.md").read_bytes() == (built / "hub" / "README.md").read_bytes()
+    for name in ("turns_histogram.png", "distinct_n.png"):
+        figure = Path("figures") / name
+        assert (tmp_path / "from-report" / figure).read_bytes() == (built / "hub" / figure).read_bytes()
+
+    raw = run / "raw" / "teacher" / MERGED_NAME
+    raw.write_bytes(b"".join(raw.read_bytes().splitlines(keepends=True)[:-1]))  # one dialogue fewer: stale
+    config = BuildConfig(run=run, roles=("teacher",), out=tmp_path / "measured", allow_template=True)
+    assert run_build(config)["quality_from"] == "measured"
