@@ -197,8 +197,15 @@ _CONFIG_DESCRIPTIONS = {
 #: Configs over dialogues have three splits; the catalog and the graph are one table each.
 SPLITS = ("train", "validation", "test")
 DIALOGUE_CONFIGS = ("raw", "sft", "crslab", "walks")
-#: The column that names a row of each config (the example key); the others use the row's number.
-_KEY_COLUMNS = {"raw": "dialogue_id", "sft": "dialogue_id", "crslab": "conv_id", "walks": "dialogue_id"}
+#: The column that names a row of each config (the example key); `kg` uses the row's number.
+_KEY_COLUMNS = {
+    "raw": "dialogue_id",
+    "sft": "dialogue_id",
+    "crslab": "conv_id",
+    "walks": "dialogue_id",
+    "items": "item_id",
+    "rationales": "rationale_id",
+}
 #: Where a config's split lives inside the Hub-ready folder (one file per split, as `build` writes it).
 DATA_FILE = "data/{config}/{split}-00000-of-00001.parquet"
 _READ_BATCH = 1000
