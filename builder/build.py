@@ -255,4 +255,5 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"{summary['path']} [{counts}] (train/validation/test rows; items, kg: train); "
         f"invalid because: {problems}; every config loaded back with load_dataset"
         + (f"; bad lines skipped: {describe(skipped)}" if skipped["counts"] else "")
+        + ("; the card's quality tables from report/card_quality.json" if summary["quality_from"] == "report" else "")
     ]
