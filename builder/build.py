@@ -168,6 +168,7 @@ def _build(config: BuildConfig) -> dict[str, Any]:
         write_bytes(staging / "figures" / name, png)
     k = read_manifest(run).get("stages", {}).get("prepare", {}).get("parameters", {}).get("k", 12)
     shown = example_row(plan.rows)
+    shown = plan.full_row(shown["dialogue_id"]) if shown else None
     context = card_context(
         plan=plan.rows,
         stats=stats,

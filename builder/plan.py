@@ -9,6 +9,7 @@ of each row (no prompt, no model text) stays in memory, for the card.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -51,8 +52,8 @@ def default_roles(run: Path) -> list[str]:
     return present[:1]
 
 
-#: What the card and the stats need of a plan row; the prompt and the model's text stay on disk.
-_HEAVY_FIELDS = ("prompt", "response")
+#: What stays on disk of a plan row: the texts (the card's statistics need only each turn's word count).
+_HEAVY_FIELDS = ("prompt", "response", "turns", "history")
 
 
 @dataclass
@@ -60,7 +61,7 @@ class Plan:
     """A finished plan: ``RUN/build/plan.jsonl`` on disk, and in memory only what the card needs of each row."""
 
     path: Path
-    #: every plan row without its prompt and response, in plan order (the card's stats and example)
+    #: every plan row without its texts (see :func:`light`), in plan order: the card's statistics
     rows: list[dict[str, Any]]
     #: user_id → split
     splits: dict[str, str]
@@ -82,6 +83,12 @@ class Plan:
         os.replace(self.path, target)
         self.path = target
 
+    def full_row(self, dialogue_id: str) -> dict[str, Any]:
+        """One plan row with its texts, read back from disk (the card's example dialogue)."""
+        index = next(i for i, row in enumerate(self.rows) if row["dialogue_id"] == dialogue_id)
+        with open(self.path, "rb") as handle:
+            return orjson.loads(next(itertools.islice(handle, index, None)))
+
     def iter_rows(self) -> Iterator[dict[str, Any]]:
         """Every full plan row (with its prompt and response) in plan order, read back from disk one at a time."""
         with open(self.path, "rb") as handle:
@@ -90,8 +97,11 @@ class Plan:
 
 
 def light(row: dict[str, Any]) -> dict[str, Any]:
-    """A plan row without the fields only the `raw` config publishes (the prompt and the model's text)."""
-    return {key: value for key, value in row.items() if key not in _HEAVY_FIELDS}
+    """A plan row without its texts (prompt, model text, turns, history): ids, persona, generator, validity,
+    problems, and ``turn_words``, the number of words of each turn (what the card's statistics use)."""
+    out = {key: value for key, value in row.items() if key not in _HEAVY_FIELDS}
+    out["turn_words"] = [len(turn["content"].split()) for turn in row["turns"]]
+    return out
 
 
 def _validated_rows(run: Path, roles: list[str], skipped: ProblemLog | None) -> Iterator[dict[str, Any]]:
