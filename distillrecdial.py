@@ -1,7 +1,8 @@
 """DistillRecDial: conversational-recommendation dialogues made by knowledge distillation.
 
-A `datasets` builder that turns a DistillRecDial run folder (``data_dir``) into
-the dataset's configs:
+A `datasets` builder over the files ``distillrecdial build`` finished: the
+Hub-ready folder's ``data/<config>/<split>-*.parquet`` (``data_dir`` is that
+folder, or a run folder holding it as ``hub/``). The configs:
 
 - ``raw``: every generated dialogue, valid or not, with its prompt, the model's
   text, the generator's provenance, the parsed turns and why it is (in)valid;
@@ -11,14 +12,16 @@ the dataset's configs:
 - ``rationales``: RDRec rationales of reviews (what the user prefers, what the item is), when the run has them.
 - ``walks``: walk dialogues (`distillrecdial walks`): slates of movies along the item graph, one move each.
 
-The `build` stage uses this class to write the published parquet files, and it
-works on its own too::
+Like the canonical `datasets` scripts, it only reads finished files: the rows
+are computed by the pipeline (``builder/``), which imports this module's
+constants and features and never the reverse. So this file needs nothing but
+`datasets`, `pyarrow` and the standard library, and works on its own::
 
     builder = DistillRecDial(config_name="crslab", data_dir="runs/demo")
     builder.download_and_prepare()
     dataset = builder.as_dataset()
 
-The Hub repository holds the parquet files (``datasets`` 4+ no longer runs
+The Hub repository holds the same parquet files (``datasets`` 4+ no longer runs
 loading scripts), so ``load_dataset("planeB/DistillRecDial", "crslab")`` needs
 no remote code.
 """
@@ -30,12 +33,132 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
+import pyarrow.parquet as pq
+from datasets import Features, List, Value
 
-from distillrecdial_kit.builder.features import FEATURES
-from distillrecdial_kit.builder.plan import load_items, read_plan
-from distillrecdial_kit.builder.rows import crslab_row, resolve, sft_row
-from distillrecdial_kit.builder.splits import SPLITS
-from distillrecdial_kit.builder.walk_rows import walk_rows
+MESSAGE = {"role": Value("string"), "content": Value("string")}
+
+RAW = Features(
+    {
+        "dialogue_id": Value("string"),
+        "user_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+        "history": List({"item_id": Value("string"), "rating": Value("float32")}),
+        "prompt": List(MESSAGE),
+        "response": Value("string"),
+        "generator": {
+            "model": Value("string"),
+            "revision": Value("string"),
+            "adapter": Value("string"),
+            "backend": Value("string"),
+            "role": Value("string"),
+            "temperature": Value("float32"),
+            "top_p": Value("float32"),
+            "max_new_tokens": Value("int32"),
+            "seed": Value("int64"),
+        },
+        "turns": List(MESSAGE),
+        "valid": Value("bool"),
+        "problems": List(Value("string")),
+    }
+)
+
+SFT = Features(
+    {
+        "messages": List(MESSAGE),
+        "dialogue_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+    }
+)
+
+CRSLAB = Features(
+    {
+        "conv_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+        "dialog": List(
+            {
+                "utt_id": Value("int32"),
+                "role": Value("string"),
+                "text": Value("string"),
+                "movies": List(Value("string")),
+                "entity": List(Value("string")),
+                "word": List(Value("string")),
+            }
+        ),
+    }
+)
+
+ITEMS = Features(
+    {
+        "item_id": Value("string"),
+        "title": Value("string"),
+        "year": Value("int32"),
+        "genres": List(Value("string")),
+        "keywords": List(Value("string")),
+        "actors": List(Value("string")),
+        "directors": List(Value("string")),
+        "overview": Value("string"),
+        "collection": Value("string"),
+        "visual_caption": Value("string"),
+        "origin_country": List(Value("string")),
+        "tmdb_id": Value("int64"),
+        "amazon_title": Value("string"),
+        "store": Value("string"),
+        "average_rating": Value("float32"),
+        "rating_number": Value("int64"),
+        "item_rationales": List(Value("string")),
+    }
+)
+
+KG = Features({"head": Value("string"), "relation": Value("string"), "tail": Value("string")})
+
+#: One row per review distilled by `distillrecdial rationales` (RDRec): what the user prefers, what the item is.
+RATIONALES = Features(
+    {
+        "rationale_id": Value("string"),
+        "user_id": Value("string"),
+        "item_id": Value("string"),
+        "review_line": Value("int64"),
+        "rating": Value("float32"),
+        "user_prefers": Value("string"),
+        "item_is": Value("string"),
+        "generator": {key: RAW["generator"][key] for key in RAW["generator"]},
+        "problems": List(Value("string")),
+    }
+)
+
+#: One row per walk dialogue (`distillrecdial walks`): the slates, the relation of each move, the turns.
+WALKS = Features(
+    {
+        "dialogue_id": Value("string"),
+        "user_id": Value("string"),
+        "persona": Value("string"),
+        "target_item": Value("string"),
+        "start_item": Value("string"),
+        "slates": List(List(Value("string"))),
+        "edges": List(Value("string")),
+        "turns": List(MESSAGE),
+        "generator": RAW["generator"],
+        "valid": Value("bool"),
+        "problems": List(Value("string")),
+    }
+)
+
+#: Configs published only when the run has their data (an empty parquet split does not load back).
+OPTIONAL_CONFIGS = frozenset({"rationales", "walks"})
+
+FEATURES: dict[str, Features] = {
+    "raw": RAW,
+    "sft": SFT,
+    "crslab": CRSLAB,
+    "items": ITEMS,
+    "kg": KG,
+    "rationales": RATIONALES,
+    "walks": WALKS,
+}
 
 #: The paper, as its authors cite it (README of github.com/swapUniba/DistillRecDial).
 _CITATION = """\
@@ -72,11 +195,29 @@ _CONFIG_DESCRIPTIONS = {
 }
 
 #: Configs over dialogues have three splits; the catalog and the graph are one table each.
-_DIALOGUE_CONFIGS = ("raw", "sft", "crslab", "walks")
+SPLITS = ("train", "validation", "test")
+DIALOGUE_CONFIGS = ("raw", "sft", "crslab", "walks")
+#: The column that names a row of each config (the example key); `kg` uses the row's number.
+_KEY_COLUMNS = {
+    "raw": "dialogue_id",
+    "sft": "dialogue_id",
+    "crslab": "conv_id",
+    "walks": "dialogue_id",
+    "items": "item_id",
+    "rationales": "rationale_id",
+}
+#: Where a config's split lives inside the Hub-ready folder (one file per split, as `build` writes it).
+DATA_FILE = "data/{config}/{split}-00000-of-00001.parquet"
+_READ_BATCH = 1000
+
+
+def config_splits(name: str) -> tuple[str, ...]:
+    """The splits a config is published with."""
+    return SPLITS if name in DIALOGUE_CONFIGS else ("train",)
 
 
 class DistillRecDialConfig(datasets.BuilderConfig):
-    """One DistillRecDial config; ``data_dir`` is the run folder to build from."""
+    """One DistillRecDial config; ``data_dir`` is the built Hub folder (or the run folder holding ``hub/``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(version=datasets.Version("1.0.0"), **kwargs)
@@ -100,73 +241,27 @@ class DistillRecDial(datasets.GeneratorBasedBuilder):
             citation=_CITATION,
         )
 
-    def _run_dir(self) -> Path:
+    def _folder(self) -> Path:
+        """The Hub-ready folder: ``data_dir`` itself, or its ``hub/`` when ``data_dir`` is a run folder."""
         if not self.config.data_dir:
-            raise ValueError("DistillRecDial builds from a run folder: pass data_dir=RUN")
-        return Path(self.config.data_dir)
+            raise ValueError("DistillRecDial reads a built dataset: pass data_dir=RUN (or RUN/hub)")
+        folder = Path(self.config.data_dir)
+        return folder if (folder / "data").is_dir() else folder / "hub"
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        run = self._run_dir()
-        if self.config.name not in _DIALOGUE_CONFIGS:
-            return [datasets.SplitGenerator(name=datasets.Split.TRAIN, gen_kwargs={"rows": None})]
-        by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
-        rows = read_plan(run)
-        if self.config.name == "walks":
-            rows = walk_rows(run, rows, {item["item_id"] for item in load_items(run)})
-        for row in rows:  # read once, not once per split
-            by_split[row["split"]].append(row)
-        return [datasets.SplitGenerator(name=split, gen_kwargs={"rows": rows}) for split, rows in by_split.items()]
+        folder = self._folder()
+        generators = []
+        for split in config_splits(self.config.name):
+            path = folder / DATA_FILE.format(config=self.config.name, split=split)
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} not found; run `distillrecdial build` first")
+            generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"path": str(path)}))
+        return generators
 
-    def _generate_examples(self, rows: list[dict[str, Any]] | None) -> Iterator[tuple[str, dict[str, Any]]]:
-        run = self._run_dir()
-        name = self.config.name
-        if name == "items":
-            from distillrecdial_kit.generation.rationale_store import item_rationales, load_rationales
-
-            rationales = item_rationales(load_rationales(run))
-            for item in load_items(run):
-                item["item_rationales"] = rationales.get(item["item_id"], [])
-                yield item["item_id"], {key: item.get(key) for key in FEATURES["items"]}
-            return
-        if name == "rationales":
-            from distillrecdial_kit.generation.rationale_store import load_rationales
-
-            provenance = FEATURES["rationales"]["generator"]
-            for record in load_rationales(run):
-                row = {key: record.get(key) for key in FEATURES["rationales"]}
-                row["generator"] = {key: record["generator"].get(key) for key in provenance}  # no package versions
-                yield record["rationale_id"], row
-            return
-        if name == "kg":
-            from distillrecdial_kit.builder.kg import kg_triples
-
-            for number, triple in enumerate(kg_triples(load_items(run))):
-                yield str(number), triple
-            return
-        assert rows is not None
-        if name == "walks":
-            for row in rows:
-                yield row["dialogue_id"], {key: row[key] for key in FEATURES["walks"]}
-            return
-        if name == "raw":
-            for row in rows:
-                yield row["dialogue_id"], {key: row[key] for key in FEATURES["raw"]}
-            return
-        catalog = {item["item_id"]: item for item in load_items(run)}
-        valid = [row for row in rows if row["valid"]]
-        if name == "sft":
-            for row in valid:
-                yield row["dialogue_id"], sft_row(row, row["turns"], catalog)
-            return
-        for row, dialog in zip(valid, self._linked_dialogs(valid, catalog), strict=True):
-            yield row["dialogue_id"], crslab_row(row, row["turns"], catalog, dialog)
-
-    def _linked_dialogs(self, rows: list[dict[str, Any]], catalog: dict[str, dict[str, Any]]) -> list[list[Any]]:
-        """Entity links for every turn of ``rows``, in one batched pass of the linker."""
-        from distillrecdial_kit.builder.entity_linking import EntityLinker
-
-        if not hasattr(self, "_linker"):
-            self._linker = EntityLinker.from_items(list(catalog.values()))
-        texts = [resolve(turn["content"], catalog) for row in rows for turn in row["turns"]]
-        linked = iter(self._linker.link_many(texts))
-        return [[next(linked) for _ in row["turns"]] for row in rows]
+    def _generate_examples(self, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        key = _KEY_COLUMNS.get(self.config.name)
+        number = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=_READ_BATCH):
+            for row in batch.to_pylist():
+                yield (row[key] if key else str(number)), row
+                number += 1

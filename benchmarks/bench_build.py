@@ -5,7 +5,9 @@
 Prepares the embedded sample, writes its template dialogues once, then
 replicates them under fresh user ids up to ``--dialogues`` raw records (real
 catalog, real validation, linking and parquet writing; only the users are
-synthetic) and times a full `build` in its own process, with its peak RSS.
+synthetic) and times a full `build` in its own process: wall time, CPU time (user + system, which other jobs
+on a shared machine do not inflate) and peak RSS. Run it with another checkout's interpreter to compare
+commits side by side (the build runs in that interpreter's installed code).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sample_run import sample_config  # noqa: E402
 
-from distillrecdial_kit.generation.prepare import prepare  # noqa: E402
+from distillrecdial_kit.generation.prepare import run as prepare  # noqa: E402
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records  # noqa: E402
 from distillrecdial_kit.pipeline.cli import main as cli  # noqa: E402
 
@@ -78,8 +80,9 @@ def main() -> int:
         return 1
     print(summary.strip())
     size = sum(p.stat().st_size for p in (run / "hub").rglob("*") if p.is_file()) / 2**20
-    print(f"\n{'dialogues':>10} {'wall s':>8} {'dialogues/s':>12} {'peak RSS MiB':>13} {'hub MB':>7}")
-    print(f"{n:>10,} {seconds:>8.1f} {n / seconds:>12.0f} {usage.ru_maxrss / 1024:>13.0f} {size:>7.0f}")
+    cpu = usage.ru_utime + usage.ru_stime  # what other jobs on a shared machine do not inflate
+    print(f"\n{'dialogues':>10} {'wall s':>8} {'CPU s':>8} {'dialogues/s':>12} {'peak RSS MiB':>13} {'hub MB':>7}")
+    print(f"{n:>10,} {seconds:>8.1f} {cpu:>8.1f} {n / seconds:>12.0f} {usage.ru_maxrss / 1024:>13.0f} {size:>7.0f}")
     shutil.rmtree(args.workdir, ignore_errors=True)
     return 0
 

@@ -30,7 +30,8 @@ from distillrecdial_kit.generation.backends import (  # noqa: E402
     make_backend,
     unload_engines,
 )
-from distillrecdial_kit.generation.prepare import PROMPTS_FILE, prepare  # noqa: E402
+from distillrecdial_kit.generation.prepare import PROMPTS_FILE  # noqa: E402
+from distillrecdial_kit.generation.prepare import run as prepare  # noqa: E402
 from distillrecdial_kit.generation.tiny_model import build_tiny_model, run_texts  # noqa: E402
 
 ENGINE_OPTIONS = {

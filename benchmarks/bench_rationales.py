@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.sample_run import sample_config  # noqa: E402
 from distillrecdial_kit.generation.amazon import read_review_texts  # noqa: E402
 from distillrecdial_kit.generation.backends import Sampling  # noqa: E402
-from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, prepare  # noqa: E402
+from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE  # noqa: E402
+from distillrecdial_kit.generation.prepare import run as prepare  # noqa: E402
 from distillrecdial_kit.generation.rationales import TemplateRationaleBackend, load_items, make_record, make_requests  # noqa: E402
 
 

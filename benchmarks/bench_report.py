@@ -6,13 +6,15 @@ Replicates the teacher records of a prepared run (default ``runs/demo``: make it
 command) under fresh user and dialogue ids up to ``--dialogues`` raw records, with the run's real catalog.
 Each copy's first user turn gets one extra word unique to that copy, so the vocabulary and the n-gram
 tables grow with the corpus as they would on real text. Then times ``build_report`` (reading, per-dialogue
-features, grouped metrics, self-BLEU) and, separately, writing report.json / report.md / the PNGs.
+features, grouped metrics, self-BLEU) and, separately, writing report.json / report.md / the PNGs; prints the
+time and the process's peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import resource
 import shutil
 import sys
 import tempfile
@@ -24,7 +26,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from distillrecdial_kit.dataset_card.report import build_report, headline_markdown, write_report  # noqa: E402
+from distillrecdial_kit.dataset_card.quality import build_report, headline_markdown, write_report  # noqa: E402
 
 
 def synthetic_run(source: Path, run: Path, n: int) -> None:
@@ -69,9 +71,11 @@ def main() -> int:
         written = time.perf_counter() - started
     print(headline_markdown(report))
     total = computed + written
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(
         f"build_report on {report['overall']['dialogues']} dialogues: {computed:.1f} s "
-        f"(+ {written:.1f} s writing json/md/figures = {total:.1f} s; {args.dialogues / total:,.0f} dialogues/s)"
+        f"(+ {written:.1f} s writing json/md/figures = {total:.1f} s; {args.dialogues / total:,.0f} dialogues/s); "
+        f"peak RSS {peak:,.0f} MiB"
     )
     return 0
 

@@ -2,15 +2,20 @@
 
 Validates every raw dialogue (roles, turn bounds, the recommendation, catalog
 ids, no title in place of a tag, persona rules), assigns user-disjoint,
-persona-stratified splits, builds the raw / sft / crslab / items / kg configs
-with ``distillrecdial.DistillRecDial``, writes them as parquet with a card
-rendered from the data, then loads every config back from the folder.
+persona-stratified splits (``RUN/build/plan.jsonl``), streams the plan once
+into the rows of the raw / sft / crslab / items / kg configs (and rationales,
+walks when the run has them), written as parquet with a card rendered from the
+data, then loads every config back from the folder. The same folder is what
+``distillrecdial.py`` reads.
+
+From Python: ``run(BuildConfig(run=Path("runs/demo"), roles=("teacher",)))`` returns the summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +23,51 @@ import orjson
 from datasets import load_dataset
 from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
+from distillrecdial_kit.builder.config_rows import write_catalog_configs, write_dialogue_configs, write_walks
 from distillrecdial_kit.builder.features import OPTIONAL_CONFIGS
-from distillrecdial_kit.builder.hub_folder import config_datasets, swap_in, write_parquet
-from distillrecdial_kit.builder.plan import default_roles, load_items, make_plan, write_plan
+from distillrecdial_kit.builder.hub_folder import HubWriter, swap_in
+from distillrecdial_kit.builder.plan import Plan, default_roles, load_items, make_plan
+from distillrecdial_kit.builder.rows import sft_row
 from distillrecdial_kit.builder.walk_rows import published_configs
-from distillrecdial_kit.dataset_card.card import card_context
+from distillrecdial_kit.dataset_card import card_quality
+from distillrecdial_kit.dataset_card.card import card_context, example_dialogue, example_row
 from distillrecdial_kit.dataset_card.eval_tables import measured_on, results_markdown
 from distillrecdial_kit.dataset_card.figures import render_all
-from distillrecdial_kit.dataset_card.provenance import generator_label, rule_based_only
+from distillrecdial_kit.dataset_card.provenance import rule_based_only
+from distillrecdial_kit.dataset_card.quality import CARD_PARAMETERS, card_report
 from distillrecdial_kit.dataset_card.render import card_metadata, render_card
-from distillrecdial_kit.dataset_card.report import build_report
 from distillrecdial_kit.dataset_card.stats import card_stats
-from distillrecdial_kit.distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS
-from distillrecdial_kit.generation.generate import ROLES
+from distillrecdial_kit.distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS, FEATURES
 from distillrecdial_kit.pipeline.atomic import glob_escape, remove_stale_temps, staging_dir, write_bytes, write_text
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.faults import failpoint
 from distillrecdial_kit.pipeline.jsonl import label_for
-from distillrecdial_kit.pipeline.layout import BUILD_DIR, CACHE_DIR, HUB_DIR, RunLayout
+from distillrecdial_kit.pipeline.layout import BUILD_DIR, CACHE_DIR, HUB_DIR, ROLES, RunLayout
 from distillrecdial_kit.pipeline.lock import run_lock
 from distillrecdial_kit.pipeline.manifest import read_manifest, record_stage, sha256_file
 from distillrecdial_kit.pipeline.problems import ProblemLog, describe
 
 #: The `datasets` cache of a build, inside the run folder and removed when the build ends.
 BUILD_CACHE = Path(CACHE_DIR) / "build"
+DEFAULT_REPO_ID = "planeB/DistillRecDial"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """What `build` needs: the run folder, whose dialogues to publish, where, and the card's repo id."""
+
+    run: Path
+    #: whose dialogues to publish (None: the student's if present, else the teacher's)
+    roles: tuple[str, ...] | None = None
+    repo_id: str = DEFAULT_REPO_ID
+    #: output folder (None: RUN/hub)
+    out: Path | None = None
+    #: publish even when every valid dialogue was written by the rule-based template backend
+    allow_template: bool = False
+
+    @property
+    def target(self) -> Path:
+        return self.out if self.out is not None else self.run / HUB_DIR
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,13 +78,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=ROLES,
         help="whose dialogues to publish (default: the student's if present, else the teacher's)",
     )
-    parser.add_argument("--repo-id", default="planeB/DistillRecDial", help="repo id the card's examples load from")
+    parser.add_argument("--repo-id", default=DEFAULT_REPO_ID, help="repo id the card's examples load from")
     parser.add_argument("--out", type=Path, help="output folder (default: RUN/hub)")
     parser.add_argument(
         "--allow-template",
         action="store_true",
         help="publish even when every valid dialogue was written by the rule-based template backend "
         "(the card then says so in its first paragraph)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> BuildConfig:
+    return BuildConfig(
+        run=args.run,
+        roles=tuple(args.roles) if args.roles else None,
+        repo_id=args.repo_id,
+        out=args.out,
+        allow_template=args.allow_template,
     )
 
 
@@ -75,68 +111,77 @@ def remove_leftovers(run: Path, target: Path) -> None:
     shutil.rmtree(run / BUILD_CACHE, ignore_errors=True)
 
 
-def build(args: argparse.Namespace) -> dict[str, Any]:
+def run(config: BuildConfig) -> dict[str, Any]:
     """Build, one at a time per run folder, with `datasets`' progress bars off (~30 bars for 100 dialogues
-    would bury the summary line) and its cache inside the run folder, removed at the end."""
-    args.run.mkdir(parents=True, exist_ok=True)
+    would bury the summary line) and its cache inside the run folder, removed at the end.
+
+    Returns the summary: the manifest entry recorded for `build`, plus ``path`` (the folder written) and
+    ``quality_from``: ``"report"`` when the card's quality data was the `report` stage's (fresh), else
+    ``"measured"``.
+    """
+    config.run.mkdir(parents=True, exist_ok=True)
     was_enabled = not are_progress_bars_disabled()
     disable_progress_bars()
     try:
-        with run_lock(args.run, "build"):
-            return _build(args)
+        with run_lock(config.run, "build"):
+            return {**_build(config), "path": str(config.target)}
     finally:
-        shutil.rmtree(args.run / BUILD_CACHE, ignore_errors=True)
+        shutil.rmtree(config.run / BUILD_CACHE, ignore_errors=True)
         if was_enabled:
             enable_progress_bars()
 
 
-def _build(args: argparse.Namespace) -> dict[str, Any]:
-    run: Path = args.run
-    roles = args.roles or default_roles(run)
-    target = args.out or run / HUB_DIR
+def _build(config: BuildConfig) -> dict[str, Any]:
+    run = config.run
+    roles = list(config.roles) if config.roles else default_roles(run)
+    target = config.target
     remove_leftovers(run, target)
     skipped = ProblemLog()  # bad lines of the raw files: skipped, counted and named
-    plan = make_plan(run, roles, skipped)
+    plan = make_plan(run, roles, run / BUILD_CACHE, skipped)
     if not plan:
         raise StageError(f"no dialogues to build in {run / 'raw'} for roles {', '.join(roles)}", exit_code=1)
-    if rule_based_only(plan) and not getattr(args, "allow_template", False):
+    if rule_based_only(plan.rows) and not config.allow_template:
         raise StageError(
             f"every published dialogue of {'+'.join(roles)} was written by the rule-based template backend, "
             "not a language model; generate with a model, or pass --allow-template to publish it labelled as such"
         )
-    write_plan(run, plan)
+    plan.publish(run)
+    items = load_items(run)
+    catalog = {item["item_id"]: item for item in items}
 
     staging = staging_dir(target)
     try:
-        built = config_datasets(run, run / BUILD_CACHE / "builder", published_configs(run, roles))
-        for name in OPTIONAL_CONFIGS & set(built):  # e.g. `rationales`, only when their stage has run
-            if not any(split.num_rows for split in built[name].values()):
-                del built[name]
-        configs = write_parquet(built, staging)
+        configs, walks = write_configs(run, plan, items, catalog, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    stats = card_stats(plan, built["items"]["train"].num_rows, built["kg"]["train"].num_rows)
+    stats = card_stats(plan.rows, configs["items"]["splits"]["train"][0], configs["kg"]["splits"]["train"][0])
     benchmark = benchmark_tables(RunLayout(run).eval_results, staging)
-    # Measured on the published roles only, generators named without local paths: the card's tables and figures.
-    quality = build_report(run, roles=roles, label=generator_label, equal_size=True)
+    # The card's tables and figures: kept by `report` when it ran on exactly these inputs, else measured here.
+    quality = card_quality.read_fresh(run, roles, CARD_PARAMETERS)
+    quality_from = "report" if quality is not None else "measured"
+    if quality is None:
+        quality = card_report(run, roles)
     figures = render_all(quality)
     for name, png in figures.items():
         write_bytes(staging / "figures" / name, png)
     k = read_manifest(run).get("stages", {}).get("prepare", {}).get("parameters", {}).get("k", 12)
+    shown = example_row(plan.rows)
+    shown = plan.full_row(shown["dialogue_id"]) if shown else None
     context = card_context(
-        plan=plan,
+        plan=plan.rows,
         stats=stats,
         quality=quality,
         configs=configs,
-        catalog={item["item_id"]: item for item in load_items(run)},
+        catalog=catalog,
         figures=sorted(figures),
-        repo_id=args.repo_id,
+        repo_id=config.repo_id,
         k=k,
         citation=_CITATION,
         descriptions=_CONFIG_DESCRIPTIONS,
+        example=example_dialogue(shown, sft_row(shown, shown["turns"], catalog)["messages"] if shown else [], catalog),
         benchmark=benchmark,
-        walks=built["walks"]["train"].to_list() if "walks" in built else None,
+        walks=walks,
     )
     write_text(staging / "README.md", render_card(card_metadata(configs, stats), context))
     failpoint("build.before_swap")
@@ -162,7 +207,24 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         "skipped_lines": skipped.summary(),
     }
     record_stage(run, "build", entry)
-    return entry
+    return {**entry, "quality_from": quality_from}
+
+
+def write_configs(
+    run: Path, plan: Plan, items: list[dict[str, Any]], catalog: dict[str, dict[str, Any]], staging: Path
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]] | None]:
+    """Every published config's parquet files in ``staging``; returns the card's per-config sizes and the train
+    walk rows (None when the run publishes no walks)."""
+    writer = HubWriter(staging, run / BUILD_CACHE / "arrow", published_configs(run, plan.roles()))
+    write_dialogue_configs(plan.iter_rows(), catalog, writer, total=len(plan))
+    write_catalog_configs(run, items, writer)
+    walks = write_walks(run, plan.roles(), plan.splits, set(catalog), writer) if "walks" in writer.writers else []
+    for name in OPTIONAL_CONFIGS & set(writer.writers):  # e.g. `rationales`, only when their stage has run
+        if not writer.rows(name):
+            writer.drop(name)
+    if "walks" not in writer.writers:
+        return writer.finish(), None
+    return writer.finish(), [{key: row[key] for key in FEATURES["walks"]} for row in walks if row["split"] == "train"]
 
 
 def benchmark_tables(results_path: Path, staging: Path) -> dict[str, Any] | None:
@@ -181,16 +243,17 @@ def benchmark_tables(results_path: Path, staging: Path) -> dict[str, Any] | None
     return {"tables": results_markdown(results) if measured_on(results, data) else None}
 
 
-def run(args: argparse.Namespace) -> int:
-    entry = build(args)
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The one-line summary: rows per config and split, why dialogues are invalid, skipped lines."""
     counts = "; ".join(
-        f"{name} " + "/".join(str(n) for n in splits.values()) for name, splits in entry["configs"].items()
+        f"{name} " + "/".join(str(n) for n in splits.values()) for name, splits in summary["configs"].items()
     )
-    problems = ", ".join(f"{k} {v}" for k, v in entry["problems"].items()) or "none"
-    print(
-        f"build ({'+'.join(entry['roles'])}): {entry['raw']:,} dialogues, {entry['valid']:,} valid → "
-        f"{args.out or args.run / HUB_DIR} [{counts}] (train/validation/test rows; items, kg: train); "
+    problems = ", ".join(f"{k} {v}" for k, v in summary["problems"].items()) or "none"
+    skipped = summary["skipped_lines"]
+    return [
+        f"build ({'+'.join(summary['roles'])}): {summary['raw']:,} dialogues, {summary['valid']:,} valid → "
+        f"{summary['path']} [{counts}] (train/validation/test rows; items, kg: train); "
         f"invalid because: {problems}; every config loaded back with load_dataset"
-        + (f"; bad lines skipped: {describe(entry['skipped_lines'])}" if entry["skipped_lines"]["counts"] else "")
-    )
-    return 0
+        + (f"; bad lines skipped: {describe(skipped)}" if skipped["counts"] else "")
+        + ("; the card's quality tables from report/card_quality.json" if summary["quality_from"] == "report" else "")
+    ]

@@ -148,6 +148,115 @@ def _convert_dialog(row: Mapping, tokenize: Callable[[str], list[str]]) -> tuple
     return conv, merged
 
 
+def convert_conversations(
+    crslab: Mapping[str, Iterable[Mapping]], tokenize: Callable[[str], list[str]], progress: bool = False
+) -> tuple[dict[str, list[dict]], int, int]:
+    """Every split's crslab rows as CRSLab records; also how many same-role turns were merged and how many
+    utterances remain."""
+    conversations: dict[str, list[dict]] = {}
+    merged_turns = utterances = 0
+    for split, _ in SPLIT_FILES:
+        rows = crslab[split]
+        if progress:
+            rows = console.progress(rows, desc=f"crslab {split}", unit="conv")
+        records = []
+        for row in rows:
+            conv, merged = _convert_dialog(row, tokenize)
+            merged_turns += merged
+            utterances += len(conv)
+            records.append({"conv_id": str(row["conv_id"]), "target_item": row.get("target_item"), "conv": conv})
+        conversations[split] = records
+    return conversations, merged_turns, utterances
+
+
+def entity_names(
+    conversations: Mapping[str, list[dict]], items: Iterable[Mapping], kg: Iterable[Mapping]
+) -> tuple[set[str], set[str]]:
+    """The movie entities (catalog items, targets, mentioned items) and the other entities (linked, KG tails)."""
+    movies = {str(item["item_id"]) for item in items if item.get("item_id")}
+    others: set[str] = set()
+    for records in conversations.values():
+        for record in records:
+            if record["target_item"]:
+                movies.add(str(record["target_item"]))
+            for utt in record["conv"]:
+                movies.update(utt["movies"])
+                others.update(utt["entity"])
+    for triple in kg:
+        others.update((str(triple["head"]), str(triple["tail"])))  # item heads are removed just below
+    others -= movies
+    others.discard(PAD_ENTITY)
+    return movies, others
+
+
+def entity_index(movies: set[str], others: set[str]) -> tuple[dict[str, int], int, int]:
+    """``entity2id``: pad, movies (sorted), other entities (sorted), then fillers up to :data:`MIN_ENTITIES`;
+    also how many are real and how many fillers."""
+    names = [PAD_ENTITY, *sorted(movies), *sorted(others)]
+    n_real = len(names)
+    filler = 0
+    while len(names) < MIN_ENTITIES:
+        names.append(f"__pad_entity_{filler}__")
+        filler += 1
+    return {name: index for index, name in enumerate(names)}, n_real, filler
+
+
+def relation_index(kg: Iterable[Mapping]) -> dict[str, int]:
+    """Relation ids in the order of their sorted names, skipping :data:`SELF_LOOP_RELATION`."""
+    relation2id: dict[str, int] = {}
+    next_id = 0
+    for relation in sorted({str(t["relation"]) for t in kg}):
+        if next_id == SELF_LOOP_RELATION:
+            next_id += 1
+        relation2id[relation] = next_id
+        next_id += 1
+    return relation2id
+
+
+def kg_edges(
+    kg: Iterable[Mapping], entity2id: Mapping[str, int], relation2id: Mapping[str, int], n_real: int
+) -> dict[int, set[tuple[int, int]]]:
+    """``{head_id: {(relation_id, tail_id)}}`` with a key for every real entity (self-edges dropped)."""
+    edges: dict[int, set[tuple[int, int]]] = {index: set() for index in range(1, n_real)}
+    for triple in kg:
+        head, tail = entity2id[str(triple["head"])], entity2id[str(triple["tail"])]
+        if head != tail:
+            edges[head].add((relation2id[str(triple["relation"])], tail))
+    return edges
+
+
+def kbrd_relations(edges: Mapping[int, set[tuple[int, int]]], relation2id: Mapping[str, int]) -> list[str]:
+    """The relations KBRD keeps: > 1000 entries in its edge list, where each triple is entered twice."""
+    id2relation = {index: relation for relation, index in relation2id.items()}
+    entries = dict.fromkeys(sorted(relation2id), 0)
+    for pairs in edges.values():
+        for rel_id, _ in pairs:
+            entries[id2relation[rel_id]] += 2
+    return [r for r in sorted(relation2id) if entries[r] > KBRD_MIN_RELATION_EDGES]
+
+
+def token_index(conversations: Mapping[str, list[dict]]) -> dict[str, int]:
+    """``token2id``: the special tokens at their fixed ids, then every token of the dialogues, sorted."""
+    vocab: set[str] = set()
+    for records in conversations.values():
+        for record in records:
+            for utt in record["conv"]:
+                vocab.update(utt["text"])
+    vocab.difference_update(SPECIAL_TOKENS)
+    return {token: index for index, token in enumerate((*SPECIAL_TOKENS, *sorted(vocab)))}
+
+
+def write_export(out: Path, files: Mapping[str, Any], resource_version: str) -> None:
+    """Each file as JSON, the ``.built`` marker last, so a killed export is never taken as complete."""
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / ".built"
+    if marker.exists():
+        marker.unlink()
+    for filename, value in files.items():
+        write_bytes(out / filename, _dumps(value))
+    write_bytes(marker, f"distillrecdial export-crslab\n{resource_version}".encode())
+
+
 def export_crslab(
     hub_dir: Path,
     out: Path,
@@ -168,96 +277,29 @@ def export_crslab(
     if missing:
         raise StageError(f"{hub_dir}: config 'crslab' has no split(s) {', '.join(missing)}")
 
-    # ---- dialogues
-    conversations: dict[str, list[dict]] = {}
-    merged_turns = utterances = 0
-    for split, _ in SPLIT_FILES:
-        rows = crslab[split]
-        if progress:
-            rows = console.progress(rows, desc=f"crslab {split}", unit="conv")
-        records = []
-        for row in rows:
-            conv, merged = _convert_dialog(row, tokenize)
-            merged_turns += merged
-            utterances += len(conv)
-            records.append({"conv_id": str(row["conv_id"]), "target_item": row.get("target_item"), "conv": conv})
-        conversations[split] = records
-
-    # ---- entities: pad, movies (sorted), other entities (sorted), fillers
-    movie_names = {str(item["item_id"]) for item in items if item.get("item_id")}
-    other_names: set[str] = set()
-    for records in conversations.values():
-        for record in records:
-            if record["target_item"]:
-                movie_names.add(str(record["target_item"]))
-            for utt in record["conv"]:
-                movie_names.update(utt["movies"])
-                other_names.update(utt["entity"])
-    for triple in kg:
-        other_names.update((str(triple["head"]), str(triple["tail"])))  # item heads are removed just below
-    other_names -= movie_names
-    other_names.discard(PAD_ENTITY)
-    names = [PAD_ENTITY, *sorted(movie_names), *sorted(other_names)]
-    n_real = len(names)
-    filler = 0
-    while len(names) < MIN_ENTITIES:
-        names.append(f"__pad_entity_{filler}__")
-        filler += 1
-    entity2id = {name: index for index, name in enumerate(names)}
-    movie_ids = [str(entity2id[name]) for name in sorted(movie_names)]
-
-    # ---- KG: {head_id: [[relation_id, tail_id], ...]}, a key for every real entity
-    relation_names = sorted({str(t["relation"]) for t in kg})
-    relation2id: dict[str, int] = {}
-    next_id = 0
-    for relation in relation_names:
-        if next_id == SELF_LOOP_RELATION:
-            next_id += 1
-        relation2id[relation] = next_id
-        next_id += 1
-    edges: dict[int, set[tuple[int, int]]] = {index: set() for index in range(1, n_real)}
-    for triple in kg:
-        head, tail = entity2id[str(triple["head"])], entity2id[str(triple["tail"])]
-        if head != tail:
-            edges[head].add((relation2id[str(triple["relation"])], tail))
+    conversations, merged_turns, utterances = convert_conversations(crslab, tokenize, progress)
+    movies, others = entity_names(conversations, items, kg)
+    entity2id, n_real, filler = entity_index(movies, others)
+    movie_ids = [str(entity2id[name]) for name in sorted(movies)]
+    relation2id = relation_index(kg)
+    edges = kg_edges(kg, entity2id, relation2id, n_real)
     subkg = {str(head): [list(edge) for edge in sorted(pairs)] for head, pairs in sorted(edges.items())}
-    n_edges = sum(len(pairs) for pairs in edges.values())
-    # KBRD keeps a relation only with > 1000 entries in its edge list, where each triple is entered twice.
-    id2relation = {index: relation for relation, index in relation2id.items()}
-    relation_entries = dict.fromkeys(relation_names, 0)
-    for pairs in edges.values():
-        for rel_id, _ in pairs:
-            relation_entries[id2relation[rel_id]] += 2
-    kbrd_relations = [r for r in relation_names if relation_entries[r] > KBRD_MIN_RELATION_EDGES]
-    self_loops_kept = len(subkg) > KBRD_MIN_RELATION_EDGES
-
-    # ---- tokens
-    vocab: set[str] = set()
-    for records in conversations.values():
-        for record in records:
-            for utt in record["conv"]:
-                vocab.update(utt["text"])
-    vocab.difference_update(SPECIAL_TOKENS)
-    token2id = {token: index for index, token in enumerate((*SPECIAL_TOKENS, *sorted(vocab)))}
-
-    # ---- write (the .built marker last, so a killed export is never taken as complete)
-    out.mkdir(parents=True, exist_ok=True)
-    marker = out / ".built"
-    if marker.exists():
-        marker.unlink()
-    for split, filename in SPLIT_FILES:
-        write_bytes(out / filename, _dumps(conversations[split]))
-    write_bytes(out / "entity2id.json", _dumps({str(index): name for name, index in entity2id.items()}))
-    write_bytes(out / "movie_ids.json", _dumps(movie_ids))
-    write_bytes(out / "dbpedia_subkg.json", _dumps(subkg))
-    write_bytes(out / "relation2id.json", _dumps(relation2id))
-    write_bytes(out / "token2id.json", _dumps(token2id))
-    write_bytes(marker, f"distillrecdial export-crslab\n{resource_version}".encode())
+    kept = kbrd_relations(edges, relation2id)
+    token2id = token_index(conversations)
+    files = {filename: conversations[split] for split, filename in SPLIT_FILES}
+    files |= {
+        "entity2id.json": {str(index): name for name, index in entity2id.items()},
+        "movie_ids.json": movie_ids,
+        "dbpedia_subkg.json": subkg,
+        "relation2id.json": relation2id,
+        "token2id.json": token2id,
+    }
+    write_export(out, files, resource_version)
 
     warnings = []
-    if len(movie_names) < MIN_ITEMS:
-        warnings.append(f"only {len(movie_names)} movies: upstream CRSLab needs >= {MIN_ITEMS}")
-    if not kbrd_relations and not self_loops_kept:
+    if len(movies) < MIN_ITEMS:
+        warnings.append(f"only {len(movies)} movies: upstream CRSLab needs >= {MIN_ITEMS}")
+    if not kept and len(subkg) <= KBRD_MIN_RELATION_EDGES:  # self-loops are kept only past the same bar
         warnings.append(f"no relation has > {KBRD_MIN_RELATION_EDGES} edge entries: KBRD's entity graph would be empty")
     return {
         "out": str(out),
@@ -270,7 +312,7 @@ def export_crslab(
         "filler_entities": filler,
         "movies": len(movie_ids),
         "relations": len(relation2id),
-        "kg_edges": n_edges,
-        "kbrd_relations": kbrd_relations,
+        "kg_edges": sum(len(pairs) for pairs in edges.values()),
+        "kbrd_relations": kept,
         "warnings": warnings,
     }

@@ -8,11 +8,23 @@ folder to CRSLab's data/dataset/llmsindataset/<tokenize>/ to train on it.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import RunLayout
 from distillrecdial_kit.pipeline.manifest import record_stage
+
+
+@dataclass(frozen=True)
+class ExportCrslabConfig:
+    """What `export-crslab` needs: the run folder (its built ``hub/``), the output folder, the tokenizer."""
+
+    run: Path
+    #: output folder (None: RUN/crslab)
+    out: Path | None = None
+    tokenizer: str = "nltk"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,22 +37,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def config_from_args(args: argparse.Namespace) -> ExportCrslabConfig:
+    return ExportCrslabConfig(run=args.run, out=args.out, tokenizer=args.tokenizer)
+
+
+def run(config: ExportCrslabConfig) -> dict[str, Any]:
+    """Export; return the summary (also the manifest entry)."""
     from distillrecdial_kit.builder.crslab_export import export_crslab
 
-    run_dir: Path = args.run
-    hub = RunLayout(run_dir).hub
+    hub = RunLayout(config.run).hub
     if not (hub / "README.md").is_file():
-        raise StageError(f"{hub}: no built dataset (run `distillrecdial build --run {run_dir}` first)")
-    out = args.out if args.out is not None else RunLayout(run_dir).crslab
-    summary = export_crslab(hub, out, args.tokenizer, progress=True)
-    record_stage(run_dir, "export-crslab", summary)
+        raise StageError(f"{hub}: no built dataset (run `distillrecdial build --run {config.run}` first)")
+    out = config.out if config.out is not None else RunLayout(config.run).crslab
+    summary = export_crslab(hub, out, config.tokenizer, progress=True)
+    record_stage(config.run, "export-crslab", summary)
+    return summary
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
     convs = summary["conversations"]
     warnings = "; ".join(summary["warnings"])
-    print(
+    return [
         f"export-crslab: {convs['train']:,} train + {convs['valid']:,} valid + {convs['test']:,} test conversations "
         f"({summary['merged_turns']:,} same-role turns merged), {summary['entities']:,} entities "
         f"({summary['movies']:,} movies), {summary['kg_edges']:,} KG edges, {summary['tokens']:,} tokens "
-        f"[{summary['tokenizer']}] → {out}" + (f" (warning: {warnings})" if warnings else "")
-    )
-    return 0
+        f"[{summary['tokenizer']}] → {summary['out']}" + (f" (warning: {warnings})" if warnings else "")
+    ]

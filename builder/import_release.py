@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,13 @@ import polars as pl
 from distillrecdial_kit.builder.rows import REC_CLOSE, REC_OPEN
 from distillrecdial_kit.generation import records
 from distillrecdial_kit.generation.dialogue_parser import check_dialogue, item_ids, parse_dialogue
-from distillrecdial_kit.generation.generate import ROLES
 from distillrecdial_kit.generation.line_scan import LineScan
 from distillrecdial_kit.generation.personas import PERSONAS
 from distillrecdial_kit.generation.raw_store import ShardWriter, merge_shards, shard_name
 from distillrecdial_kit.generation.records import GENERATOR_FIELDS, Generator, dialogue_id, turn_dicts
 from distillrecdial_kit.pipeline.atomic import atomic_path
 from distillrecdial_kit.pipeline.errors import StageError
-from distillrecdial_kit.pipeline.layout import INTERACTIONS_FILE, RunLayout
+from distillrecdial_kit.pipeline.layout import INTERACTIONS_FILE, ROLES, RunLayout
 from distillrecdial_kit.pipeline.manifest import record_stage
 from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
@@ -172,7 +172,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", choices=ROLES, default="student", help="whose responses they are (default student)")
     parser.add_argument(
         "--model",
-        default="meta-llama/Llama-3.1-8B-Instruct (DistillRecDial release student)",
+        default=DEFAULT_MODEL,
         help="generator name recorded in provenance",
     )
     parser.add_argument(
@@ -180,27 +180,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    files = [*args.raw_responses, *args.splits]
+DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct (DistillRecDial release student)"
+
+
+@dataclass(frozen=True)
+class ImportReleaseConfig:
+    """What `import-release` needs: the run folder and the release's files."""
+
+    run: Path
+    raw_responses: tuple[Path, ...] = ()
+    splits: tuple[Path, ...] = ()
+    role: str = "student"
+    #: generator name recorded in provenance
+    model: str = DEFAULT_MODEL
+
+
+def config_from_args(args: argparse.Namespace) -> ImportReleaseConfig:
+    return ImportReleaseConfig(
+        run=args.run,
+        raw_responses=tuple(args.raw_responses),
+        splits=tuple(args.splits),
+        role=args.role,
+        model=args.model,
+    )
+
+
+def run(config: ImportReleaseConfig) -> dict[str, Any]:
+    """Import the files; return the summary (also the manifest entry, plus ``sft_dir``)."""
+    files = [*config.raw_responses, *config.splits]
     if not files:
         raise StageError("nothing to import: give --raw-responses and/or --splits")
     for path in files:
         if not path.is_file():
             raise StageError(f"file not found: {path}")
     problems = ProblemLog()
-    written = (
-        import_raw_responses(args.raw_responses, args.run, args.role, args.model, problems)
-        if (args.raw_responses)
-        else 0
-    )
-    splits = import_split_files(args.splits, args.run / "import" / "sft", problems) if args.splits else {}
-    entry = {"raw_records": written, "role": args.role, "sft_rows": splits, "problems": problems.summary()}
-    record_stage(args.run, "import-release", entry)
-    bad = ", ".join(f"{k} {v}" for k, v in problems.counts.items()) or "none"
-    print(
-        f"import-release: {written:,} raw {args.role} records"
-        + (f" → raw/{args.role}/dialogues.jsonl" if written else "")
-        + (f"; sft rows {splits} → {args.run / 'import' / 'sft'}" if splits else "")
+    raw = list(config.raw_responses)
+    written = import_raw_responses(raw, config.run, config.role, config.model, problems) if raw else 0
+    sft_dir = config.run / "import" / "sft"
+    splits = import_split_files(list(config.splits), sft_dir, problems) if config.splits else {}
+    entry = {"raw_records": written, "role": config.role, "sft_rows": splits, "problems": problems.summary()}
+    record_stage(config.run, "import-release", entry)
+    return {**entry, "sft_dir": str(sft_dir)}
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    written, role, splits = summary["raw_records"], summary["role"], summary["sft_rows"]
+    bad = ", ".join(f"{k} {v}" for k, v in summary["problems"]["counts"].items()) or "none"
+    return [
+        f"import-release: {written:,} raw {role} records"
+        + (f" → raw/{role}/dialogues.jsonl" if written else "")
+        + (f"; sft rows {splits} → {summary['sft_dir']}" if splits else "")
         + f"; bad lines: {bad}"
-    )
-    return 0
+    ]

@@ -1,30 +1,33 @@
 """The build plan: every raw dialogue validated and assigned a split, computed once per build.
 
 ``RUN/build/plan.jsonl`` holds one `raw` row per dialogue plus its ``split``.
-Every config is a cheap projection of it, so the `datasets` builder and the
-`build` stage read the same plan (one code path), and the expensive work —
-parsing, validation, catalog checks — happens once.
+Every dialogue config is a projection of it, streamed once by `build`, and the
+`report` stage reads it for each dialogue's validity and split, so the expensive
+work — parsing, validation, catalog checks — happens once. Only the light part
+of each row (no prompt, no model text) stays in memory, for the card.
 """
 
 from __future__ import annotations
 
-import sys
+import itertools
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-import polars as pl
 
 from distillrecdial_kit.builder.rows import raw_row
 from distillrecdial_kit.builder.splits import assign_splits
 from distillrecdial_kit.builder.validate import validate_record
-from distillrecdial_kit.generation.prepare import ITEMS_FILE
-from distillrecdial_kit.generation.raw_store import raw_problem, raw_reader
+from distillrecdial_kit.generation.raw_store import raw_reader
 from distillrecdial_kit.generation.title_tags import Candidate
 from distillrecdial_kit.pipeline.atomic import atomic_path
+from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
-from distillrecdial_kit.pipeline.jsonl import read_jsonl
-from distillrecdial_kit.pipeline.layout import BUILD_DIR, RunLayout
+from distillrecdial_kit.pipeline.layout import BUILD_DIR, RunLayout, read_items
 from distillrecdial_kit.pipeline.layout import PLAN_FILE as PLAN_NAME
 from distillrecdial_kit.pipeline.problems import ProblemLog
 
@@ -33,10 +36,8 @@ ROLES_ORDER = ("student", "teacher")
 
 
 def load_items(run: Path) -> list[dict[str, Any]]:
-    path = run / ITEMS_FILE
-    if not path.exists():
-        raise StageError(f"{path} not found; run `distillrecdial prepare --out {run}` first")
-    return pl.read_parquet(path).to_dicts()
+    """The catalog's rows (every column), as the configs' rows are built from them."""
+    return read_items(run).to_dicts()
 
 
 def default_roles(run: Path) -> list[str]:
@@ -47,13 +48,64 @@ def default_roles(run: Path) -> list[str]:
     return present[:1]
 
 
-def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) -> list[dict[str, Any]]:
-    """Validate every raw dialogue of ``roles`` and assign splits; duplicates of an id are dropped.
+#: What stays on disk of a plan row: the texts (the card's statistics need only each turn's word count).
+_HEAVY_FIELDS = ("prompt", "response", "turns", "history")
+
+
+@dataclass
+class Plan:
+    """A finished plan: ``RUN/build/plan.jsonl`` on disk, and in memory only what the card needs of each row."""
+
+    path: Path
+    #: every plan row without its texts (see :func:`light`), in plan order: the card's statistics
+    rows: list[dict[str, Any]]
+    #: user_id → split
+    splits: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def roles(self) -> list[str]:
+        """The roles of the planned dialogues, in plan order."""
+        return list(dict.fromkeys(row["generator"]["role"] for row in self.rows))
+
+    def publish(self, run: Path) -> None:
+        """Move the plan to ``RUN/build/plan.jsonl`` (one rename), where `report` and the next build find it."""
+        target = run / PLAN_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path, target)
+        self.path = target
+
+    def full_row(self, dialogue_id: str) -> dict[str, Any]:
+        """One plan row with its texts, read back from disk (the card's example dialogue)."""
+        index = next(i for i, row in enumerate(self.rows) if row["dialogue_id"] == dialogue_id)
+        with open(self.path, "rb") as handle:
+            return orjson.loads(next(itertools.islice(handle, index, None)))
+
+    def iter_rows(self) -> Iterator[dict[str, Any]]:
+        """Every full plan row (with its prompt and response) in plan order, read back from disk one at a time."""
+        with open(self.path, "rb") as handle:
+            for line in handle:
+                yield orjson.loads(line)
+
+
+def light(row: dict[str, Any]) -> dict[str, Any]:
+    """A plan row without its texts (prompt, model text, turns, history): ids, persona, generator, validity,
+    problems, and ``turn_words``, the number of words of each turn (what the card's statistics use)."""
+    out = {key: value for key, value in row.items() if key not in _HEAVY_FIELDS}
+    out["turn_words"] = [len(turn["content"].split()) for turn in row["turns"]]
+    return out
+
+
+def _validated_rows(run: Path, roles: list[str], skipped: ProblemLog | None) -> Iterator[dict[str, Any]]:
+    """Every raw dialogue of ``roles`` validated into a `raw` row, in file order; duplicates of an id dropped.
 
     A bad line of a raw file is skipped into ``skipped`` (file:line: reason), never the end of reading.
     """
     catalog = {i["item_id"]: Candidate(i["item_id"], i["title"], i["year"]) for i in load_items(run)}
-    rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for role in roles:
         source = RunLayout(run).raw_dialogues(role)
@@ -65,43 +117,43 @@ def make_plan(run: Path, roles: list[str], skipped: ProblemLog | None = None) ->
             seen.add(record["dialogue_id"])
             parsed = validate_record(record, catalog)
             turns = [{"role": t.role, "content": t.content} for t in parsed.turns]
-            rows.append(raw_row(record, turns, parsed.problems))
+            yield raw_row(record, turns, parsed.problems)
+
+
+def user_splits(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """user_id → split, stratified by the user's persona and the validity of each of their dialogues."""
     strata: dict[str, tuple] = {}
     for row in rows:
         persona, validity = strata.get(row["user_id"], (row["persona"], ()))
         strata[row["user_id"]] = (persona, (*validity, row["valid"]))
-    splits = assign_splits(strata)
-    for row in rows:
-        row["split"] = splits[row["user_id"]]
-    return rows
+    return assign_splits(strata)
 
 
-def _plan_problem(row: dict[str, Any]) -> tuple[str, str | None] | None:
-    """What a plan row needs beyond a raw record's fields: its split, validity and problems."""
-    if not isinstance(row.get("split"), str):
-        return "missing_field", "split"
-    if not isinstance(row.get("valid"), bool) or not isinstance(row.get("problems"), list):
-        return "bad_type", "valid"
-    return raw_problem(row)
+def make_plan(run: Path, roles: list[str], workdir: Path, skipped: ProblemLog | None = None) -> Plan:
+    """Validate every raw dialogue of ``roles`` and assign splits, streaming; the plan is written in ``workdir``.
 
-
-def write_plan(run: Path, rows: list[dict[str, Any]]) -> Path:
-    path = run / PLAN_FILE
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+    Two passes over disk, never the corpus in memory: the validated rows go to a spool file (their split
+    needs every user's rows first), then each spooled line gets its split appended on its way to the plan.
+    The plan reaches ``RUN/build/plan.jsonl`` only with :meth:`Plan.publish`, once the build accepts it.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / PLAN_NAME
+    rows: list[dict[str, Any]] = []
+    fd, name = tempfile.mkstemp(prefix=f".{PLAN_NAME}.spool.{os.getpid()}.", suffix=".tmp", dir=workdir)
+    spool = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for row in progress(_validated_rows(run, roles, skipped), desc="build: validate", unit="dlg", disable=None):
+                handle.write(orjson.dumps(row) + b"\n")
+                rows.append(light(row))
+        splits = user_splits(rows)
         for row in rows:
-            handle.write(orjson.dumps(row) + b"\n")
-    return path
-
-
-def read_plan(run: Path, roles: list[str] | None = None) -> list[dict[str, Any]]:
-    """The plan on disk, or a fresh one (written) when the run has none yet."""
-    path = run / PLAN_FILE
-    if path.exists():
-        skipped = ProblemLog()
-        rows = read_jsonl(path, PLAN_FILE.as_posix(), _plan_problem, skipped)
-        if skipped:
-            print(f"{PLAN_FILE.as_posix()}: bad lines skipped: {skipped.brief()}", file=sys.stderr)
-        return rows
-    rows = make_plan(run, roles or default_roles(run))
-    write_plan(run, rows)
-    return rows
+            row["split"] = splits[row["user_id"]]
+        with atomic_path(path) as tmp, open(spool, "rb") as source, open(tmp, "wb") as target:
+            for line, row in zip(source, rows, strict=True):
+                # orjson writes compact JSON, so appending the key before the closing brace gives the bytes of
+                # the row dumped with its split, without parsing a few KB of prompt per dialogue again.
+                target.write(line[:-2] + b',"split":' + orjson.dumps(row["split"]) + b"}\n")
+    finally:
+        spool.unlink(missing_ok=True)
+    return Plan(path, rows, splits)

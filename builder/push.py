@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import yaml
 
 from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.stage import invoke, make_parser
 
 REPO_TYPE = "dataset"
 DEFAULT_REVISION = "main"
@@ -248,60 +249,90 @@ def warn_if_official(repo_id: str) -> None:
         )
 
 
-def _print_listing(files: list[LocalFile]) -> None:
-    width = max(len(f"{f.size:,}") for f in files)
-    for file in files:
-        print(f"  {file.size:>{width},}  {file.path_in_repo}")
+@dataclass(frozen=True)
+class PushConfig:
+    """What `push` needs: the built folder, the repo, and how to commit there."""
+
+    folder: Path
+    repo_id: str
+    private: bool = False
+    #: branch to commit to (None: main; created from main when missing)
+    revision: str | None = None
+    create_pr: bool = False
+    #: commit message (None: DEFAULT_MESSAGE)
+    message: str | None = None
+    dry_run: bool = False
 
 
-def run(args: argparse.Namespace) -> int:
-    from huggingface_hub import constants
+def config_from_args(args: argparse.Namespace) -> PushConfig:
+    return PushConfig(
+        folder=args.folder,
+        repo_id=args.repo_id,
+        private=args.private,
+        revision=args.revision,
+        create_pr=args.create_pr,
+        message=args.message,
+        dry_run=args.dry_run,
+    )
+
+
+def _check_config(config: PushConfig) -> None:
     from huggingface_hub.errors import HFValidationError
     from huggingface_hub.utils import validate_repo_id
 
-    folder: Path = args.folder
     try:
-        validate_repo_id(args.repo_id)
+        validate_repo_id(config.repo_id)
     except HFValidationError as err:
-        raise StageError(f"--repo-id {args.repo_id!r} is not a valid repo id: {_one_line(err)}") from None
-    if "/" not in args.repo_id:
-        raise StageError(f"--repo-id {args.repo_id!r} needs a namespace: NAMESPACE/NAME, e.g. planeB/DistillRecDial")
-    if args.message is not None and not args.message.strip():
+        raise StageError(f"--repo-id {config.repo_id!r} is not a valid repo id: {_one_line(err)}") from None
+    if "/" not in config.repo_id:
+        raise StageError(f"--repo-id {config.repo_id!r} needs a namespace: NAMESPACE/NAME, e.g. planeB/DistillRecDial")
+    if config.message is not None and not config.message.strip():
         raise StageError("--message is empty")
-    files = check_folder(folder)
-    total = sum(f.size for f in files)
-    revision = args.revision or DEFAULT_REVISION
-    repo_url = f"{constants.ENDPOINT}/datasets/{args.repo_id}"
-    target = f"{repo_url} ({'pull request against ' if args.create_pr else ''}{revision})"
 
-    warn_if_official(args.repo_id)
-    if args.dry_run:
-        _print_listing(files)
-        print(f"push (dry run): {len(files)} files, {_human(total)} would go to {target}; nothing was contacted")
-        return 0
 
+def run(config: PushConfig) -> dict[str, Any]:
+    """Push (or, with ``dry_run``, list) the folder; return the summary of what went up."""
+    from huggingface_hub import constants
+
+    _check_config(config)
+    files = check_folder(config.folder)
+    revision = config.revision or DEFAULT_REVISION
+    summary: dict[str, Any] = {
+        "dry_run": config.dry_run,
+        "repo_id": config.repo_id,
+        "revision": revision,
+        "create_pr": config.create_pr,
+        "files": [{"path": f.path_in_repo, "size": f.size} for f in files],
+        "bytes": sum(f.size for f in files),
+        "repo_url": f"{constants.ENDPOINT}/datasets/{config.repo_id}",
+    }
+    warn_if_official(config.repo_id)
+    if config.dry_run:
+        return summary
     if constants.HF_HUB_OFFLINE:
         raise StageError("HF_HUB_OFFLINE is set; unset it to push (or use --dry-run)")
     from huggingface_hub import HfApi, get_token
 
     if get_token() is None:
         raise StageError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (or use --dry-run)")
-    api = HfApi()
-    repo_id = args.repo_id
+    return {**summary, **_push(HfApi(), config, files, revision)}
 
+
+def _push(api: Any, config: PushConfig, files: list[LocalFile], revision: str) -> dict[str, Any]:
+    """The commit itself: the repo (and branch) made when missing, every file, stale remote data deleted."""
+    repo_id = config.repo_id
     url = _call(
         "creating the repo",
         repo_id,
         api.create_repo,
         repo_id,
         repo_type=REPO_TYPE,
-        private=True if args.private else None,
+        private=True if config.private else None,
         exist_ok=True,
     )
-    repo_url = str(url)
     created_branch = revision != DEFAULT_REVISION and _ensure_branch(api, repo_id, revision)
     repo_info = _call("reading the repo", repo_id, api.repo_info, repo_id, repo_type=REPO_TYPE, revision=revision)
-    if args.private and repo_info.private is False:
+    if config.private and repo_info.private is False:
         print(
             f"push: warning: {repo_id} already exists and is public; --private changes nothing (use the repo settings)",
             file=sys.stderr,
@@ -314,38 +345,59 @@ def run(args: argparse.Namespace) -> int:
         api.create_commit,
         repo_id,
         operations,
-        commit_message=args.message or DEFAULT_MESSAGE,
+        commit_message=config.message or DEFAULT_MESSAGE,
         repo_type=REPO_TYPE,
         revision=revision,
-        create_pr=args.create_pr,
+        create_pr=config.create_pr,
     )
-    branch_note = f" (branch {revision} created from main)" if created_branch else ""
-    if (args.create_pr and not info.pr_url) or (not args.create_pr and info.oid == repo_info.sha):
+    result: dict[str, Any] = {"repo_url": str(url), "created_branch": created_branch, "pr_url": info.pr_url}
+    if (config.create_pr and not info.pr_url) or (not config.create_pr and info.oid == repo_info.sha):
         # huggingface_hub's preupload found every file already on the Hub, and nothing to delete: no commit
-        print(
-            f"push: {repo_url} @ {revision}: no changes — all {len(files)} files already up to date; "
-            f"no commit made{branch_note}"
-        )
-        return 0
+        return {**result, "commit": None}
     after = _tree(api, repo_id, info.oid)
     uploaded = [f for f in files if after.get(f.path_in_repo) != before.get(f.path_in_repo)]
-    where = f"pull request {info.pr_url}" if args.create_pr and info.pr_url else f"@ {revision}"
-    print(
-        f"push: {repo_url} {where}: commit {info.oid} — {_files(len(uploaded))} uploaded "
-        f"({_human(sum(f.size for f in uploaded))}), {len(files) - len(uploaded)} unchanged, "
-        f"{len(stale)} stale deleted{branch_note}"
-    )
-    return 0
+    return {
+        **result,
+        "commit": info.oid,
+        "uploaded": len(uploaded),
+        "uploaded_bytes": sum(f.size for f in uploaded),
+        "stale": len(stale),
+    }
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """A dry run's listing and line, or the commit made (or that none was needed)."""
+    files = summary["files"]
+    revision = summary["revision"]
+    if summary["dry_run"]:
+        width = max(len(f"{f['size']:,}") for f in files)
+        listing = [f"  {f['size']:>{width},}  {f['path']}" for f in files]
+        target = f"{summary['repo_url']} ({'pull request against ' if summary['create_pr'] else ''}{revision})"
+        return [
+            *listing,
+            f"push (dry run): {len(files)} files, {_human(summary['bytes'])} would go to {target}; "
+            "nothing was contacted",
+        ]
+    branch_note = f" (branch {revision} created from main)" if summary["created_branch"] else ""
+    if summary["commit"] is None:
+        return [
+            f"push: {summary['repo_url']} @ {revision}: no changes — all {len(files)} files already up to date; "
+            f"no commit made{branch_note}"
+        ]
+    where = f"pull request {summary['pr_url']}" if summary["create_pr"] and summary["pr_url"] else f"@ {revision}"
+    return [
+        f"push: {summary['repo_url']} {where}: commit {summary['commit']} — {_files(summary['uploaded'])} uploaded "
+        f"({_human(summary['uploaded_bytes'])}), {len(files) - summary['uploaded']} unchanged, "
+        f"{summary['stale']} stale deleted{branch_note}"
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run this stage on its own (the ``distillrecdial push`` subcommand does the same)."""
-    parser = argparse.ArgumentParser(prog="distillrecdial push", description=(__doc__ or "").strip())
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    add_arguments(parser)
+    parser = make_parser(sys.modules[__name__], "push", "upload a built Hub folder to a dataset repo")
     args = parser.parse_args(argv)
     try:
-        return run(args)
+        return invoke(sys.modules[__name__], args)
     except StageError as err:
         print(f"distillrecdial push: error: {err}", file=sys.stderr)
         return err.exit_code

@@ -11,11 +11,24 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol
 
-from distillrecdial_kit.generation.dialogue_parser import TAG
+from distillrecdial_kit.generation.dialogue_parser import TAG, recommendations
 from distillrecdial_kit.generation.personas import PERSONA_BY_ID
 from distillrecdial_kit.generation.records import GENERATOR_FIELDS, RawRecord, raw_record
 
 REC_OPEN, REC_CLOSE = "<rec>", "</rec>"
+__all__ = [
+    "CRSLAB_ROLES",
+    "REC_CLOSE",
+    "REC_OPEN",
+    "SFT_SYSTEM",
+    "crslab_row",
+    "display_title",
+    "raw_row",
+    "recommendations",
+    "resolve",
+    "sft_row",
+    "sft_system",
+]
 CRSLAB_ROLES = {"user": "Seeker", "assistant": "Recommender"}
 
 SFT_SYSTEM = (
@@ -36,18 +49,6 @@ def display_title(item: dict[str, Any] | None, item_id: str) -> str:
     if item is None:
         return item_id
     return f"{item['title']} ({item['year']})" if item.get("year") else item["title"]
-
-
-def recommendations(turns: list[dict[str, str]]) -> list[set[str]]:
-    """Per turn, the items the recommender recommends there (first mention, not named before by anyone)."""
-    named: set[str] = set()
-    per_turn = []
-    for turn in turns:
-        ids = TAG.findall(turn["content"])
-        fresh = {i for i in ids if i not in named} if turn["role"] == "assistant" else set()
-        per_turn.append(fresh)
-        named.update(ids)
-    return per_turn
 
 
 def resolve(text: str, catalog: dict[str, dict[str, Any]], marked: set[str] | None = None) -> str:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable
 
+from distillrecdial_kit.distillrecdial import SPLITS
 from distillrecdial_kit.pipeline.seeded import digest, largest_remainder
 
-SPLITS = ("train", "validation", "test")
+__all__ = ["DEFAULT_FRACTIONS", "SPLITS", "assign_splits"]
+
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 
 

@@ -50,10 +50,9 @@ def published_configs(run: Path, roles: list[str]) -> list[str]:
     return [name for name in FEATURES if name != "walks" or has_walks]
 
 
-def walk_rows(run: Path, plan: list[dict[str, Any]], catalog: set[str]) -> list[dict[str, Any]]:
-    """The walk rows of the roles the plan publishes, each with its ``split``; none when no walks were generated."""
-    roles = list(dict.fromkeys(row["generator"]["role"] for row in plan))
-    planned = {row["user_id"]: row["split"] for row in plan}
+def walk_rows(run: Path, roles: list[str], planned: dict[str, str], catalog: set[str]) -> list[dict[str, Any]]:
+    """The walk rows of ``roles``, each with its ``split`` (``planned``: the plan's user → split); none when no
+    walks were generated."""
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for role in roles:

@@ -1,7 +1,8 @@
 """Everything the card shows, gathered from the build's plan, its configs and the quality report.
 
 Kept apart from ``builder.build`` so the card's wording and numbers live with the template; ``build`` only
-passes in what it built.
+passes in what it built (this package never imports the builder: the example dialogue arrives as its `sft`
+messages).
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from distillrecdial_kit.builder.features import FEATURES
-from distillrecdial_kit.builder.rows import sft_row
 from distillrecdial_kit.dataset_card.fields import FIELDS, field_rows
 from distillrecdial_kit.dataset_card.provenance import generator_label, rule_based_only
-from distillrecdial_kit.dataset_card.report import persona_markdown
+from distillrecdial_kit.dataset_card.quality import persona_markdown
+from distillrecdial_kit.distillrecdial import FEATURES
 from distillrecdial_kit.generation.dialogue_parser import TAG
 
 SPEAKERS = {"user": "Seeker", "assistant": "Recommender"}
@@ -58,13 +58,18 @@ def _inline(text: str) -> str:
     return text
 
 
-def example_dialogue(plan: list[dict[str, Any]], catalog: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """The first valid train dialogue by id, as ``sft`` shows it (titles, ``<rec>`` markers), for the card."""
-    rows = sorted((r for r in plan if r["valid"] and r["split"] == "train"), key=lambda r: r["dialogue_id"])
-    if not rows:
+def example_row(plan: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The dialogue the card shows: the first valid train dialogue by id."""
+    rows = [r for r in plan if r["valid"] and r["split"] == "train"]
+    return min(rows, key=lambda r: r["dialogue_id"]) if rows else None
+
+
+def example_dialogue(
+    row: dict[str, Any] | None, messages: list[dict[str, str]], catalog: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """``row`` (see :func:`example_row`) as ``sft`` shows it: its ``messages`` (titles, ``<rec>`` markers)."""
+    if row is None:
         return None
-    row = rows[0]
-    messages = sft_row(row, row["turns"], catalog)["messages"]
     target = catalog.get(row["target_item"]) or {}
     title = f"{target.get('title')} ({target.get('year')})" if target.get("year") else target.get("title")
     return {
@@ -130,10 +135,11 @@ def card_context(
     k: int,
     citation: str,
     descriptions: dict[str, str],
+    example: dict[str, Any] | None = None,
     benchmark: dict[str, Any] | None = None,
     walks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The template's variables."""
+    """The template's variables; ``example`` is :func:`example_dialogue`'s."""
     equal = quality["diversity_equal_size"]["by_generator"]
     template_share = sum(g["valid_share"] for g in stats["generators"] if g["rule_based"])
     return {
@@ -143,7 +149,7 @@ def card_context(
         "writers_short": writers_short(stats),
         "other_raw": sum(g["raw"] for g in stats["generators"] if not g["rule_based"]),
         "template_share": round(template_share, 1) if template_share else 0,
-        "example": example_dialogue(plan, catalog),
+        "example": example,
         "benchmark": benchmark,
         "walk": walk_example(walks, catalog) if walks else None,
         "repo_id": repo_id,

@@ -32,7 +32,7 @@ validity and problems
     (``fixed:preamble``).
 recommendation
     A recommendation is the recommender's first mention of an item nobody named before
-    (:func:`builder.rows.recommendations`). Per dialogue: whether the target is recommended, the 1-based
+    (:func:`generation.dialogue_parser.recommendations`). Per dialogue: whether the target is recommended, the 1-based
     assistant-turn index of that recommendation, and how many distinct items are recommended.
 grounding
     Per tag *mention* (every ``<id_…>`` occurrence in the turns): the share not among the items the prompt
@@ -62,8 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from distillrecdial_kit.builder.rows import recommendations
-from distillrecdial_kit.generation.dialogue_parser import FIXED_PREFIX, TAG
+from distillrecdial_kit.generation.dialogue_parser import FIXED_PREFIX, TAG, recommendations
 from distillrecdial_kit.generation.personas import sees_history
 from distillrecdial_kit.generation.title_tags import Candidate, find_titles
 from distillrecdial_kit.pipeline.seeded import order_key

@@ -6,8 +6,8 @@ import statistics
 from collections import Counter
 from typing import Any
 
-from distillrecdial_kit.builder.splits import SPLITS
 from distillrecdial_kit.dataset_card.provenance import generator_shares
+from distillrecdial_kit.distillrecdial import SPLITS
 from distillrecdial_kit.generation.dialogue_parser import errors
 from distillrecdial_kit.generation.personas import PERSONAS
 
@@ -32,15 +32,18 @@ def size_category(n: int) -> str:
 
 
 def card_stats(plan: list[dict[str, Any]], n_items: int, n_triples: int) -> dict[str, Any]:
-    """Per split and persona counts, validity, turn and length statistics, and generator provenance (no paths)."""
+    """Per split and persona counts, validity, turn and length statistics, and generator provenance (no paths).
+
+    ``plan`` rows need no texts: each turn's length comes from ``turn_words`` (words per turn).
+    """
     valid = [r for r in plan if r["valid"]]
     per_persona = {
         p.id: {split: sum(1 for r in valid if r["persona"] == p.id and r["split"] == split) for split in SPLITS}
         for p in PERSONAS
     }
     problems = Counter(p.split(":")[0] for r in plan for p in errors(r["problems"]))
-    turns = [len(r["turns"]) for r in valid]
-    words = [len(t["content"].split()) for r in valid for t in r["turns"]]
+    turns = [len(r["turn_words"]) for r in valid]
+    words = [n for r in valid for n in r["turn_words"]]
     return {
         "raw": {split: sum(1 for r in plan if r["split"] == split) for split in SPLITS},
         "valid": {split: sum(1 for r in valid if r["split"] == split) for split in SPLITS},

@@ -1,10 +1,10 @@
 """Recommend examples: where in a dialogue the Recommender recommends, and what it knew at that point.
 
 An example is one (Recommender utterance, recommended item) pair: an item the Recommender names there for the
-first time in the dialogue, nobody having named it before (:func:`builder.rows.recommendations`, the rule the
-build uses). Its context is every utterance before that one. Items already mentioned in the context (by either
-side) are excluded from the ranking (re-recommending them is not a recommendation); other items recommended in
-the same utterance are not excluded (each is its own example, as in CRSLab/ReDial evaluation).
+first time in the dialogue, nobody having named it before (:func:`generation.dialogue_parser.recommendations`,
+the rule the build uses). Its context is every utterance before that one. Items already mentioned in the context
+(by either side) are excluded from the ranking (re-recommending them is not a recommendation); other items recommended
+in the same utterance are not excluded (each is its own example, as in CRSLab/ReDial evaluation).
 
 ``history`` carries the user's viewing history only for personas whose recommender is shown it (the sft
 system message gives it to history personas' recommenders); cold-start examples get none.

@@ -56,6 +56,7 @@ __all__ = [
     "errors",
     "item_ids",
     "parse_dialogue",
+    "recommendations",
 ]
 
 #: Problems starting with this prefix were repaired and do not make a dialogue invalid.
@@ -388,3 +389,19 @@ def check_dialogue(
         if asin not in known_items:
             problems.add(f"unknown_item:{asin}")
     return ParsedDialogue(list(parsed.turns), problems.items)
+
+
+def recommendations(turns: list[dict[str, str]]) -> list[set[str]]:
+    """Per turn, the items the recommender recommends there: its first mention of an item nobody named before.
+
+    The one rule of what counts as a recommendation, shared by the published configs, the card's metrics and
+    the evaluation's tasks.
+    """
+    named: set[str] = set()
+    per_turn = []
+    for turn in turns:
+        ids = TAG.findall(turn["content"])
+        fresh = {i for i in ids if i not in named} if turn["role"] == "assistant" else set()
+        per_turn.append(fresh)
+        named.update(ids)
+    return per_turn

@@ -56,7 +56,7 @@ def _norm(word: str) -> str:
 def _tokens(text: str) -> list[tuple[str, int, int]]:
     """Normalised words with their character spans, skipping the inside of existing tags."""
     masked = TAG.sub(lambda m: " " * len(m.group()), text)
-    return [(_norm(m.group()), m.start(), m.end()) for m in _WORD.finditer(masked) if _norm(m.group())]
+    return [(word, m.start(), m.end()) for m in _WORD.finditer(masked) if (word := _norm(m.group()))]
 
 
 @lru_cache(maxsize=1 << 16)
@@ -116,17 +116,27 @@ def _best_window(words: list[str], taken: list[bool], variant: list[str]) -> tup
     Words are compared without spaces, so "Spiderman" matches "Spider-Man" and "Spiderverse" "Spider-Verse".
     """
     target = "".join(variant)
-    if not any(w[:3] == variant[0][:3] for w in words):  # no window can start like the title
+    head, tail = variant[0][:3], variant[-1][-3:]
+    # Only windows that start and end like the title can match (_similar_edges): find those positions once
+    # instead of slicing every window of every size.
+    starts = [i for i, w in enumerate(words) if w[:3] == head]
+    if not starts:  # no window can start like the title
         return None
+    ends = {j for j, w in enumerate(words) if w[-3:] == tail}
     best: tuple[float, int, int] | None = None
     for size in range(max(1, len(variant) - 2), len(variant) + 2):
-        for i in range(len(words) - size + 1):
-            window = words[i : i + size]
-            if any(taken[i : i + size]) or not _similar_edges(window, variant) or not _same_sequel(window, variant):
+        for i in starts:
+            j = i + size - 1
+            if j >= len(words):
+                break
+            if j not in ends or any(taken[i : j + 1]):
+                continue
+            window = words[i : j + 1]
+            if not _same_sequel(window, variant):
                 continue
             score = fuzz.ratio("".join(window), target)
             if score >= FUZZY_THRESHOLD and (best is None or score > best[0]):
-                best = (score, i, i + size - 1)
+                best = (score, i, j)
     return None if best is None else (best[1], best[2])
 
 
@@ -149,11 +159,16 @@ def find_titles(text: str, candidates: list[Candidate]) -> list[tuple[int, int, 
         ((_variants(c.title), c) for c in candidates if _variants(c.title)[0]),
         key=lambda vc: (-len(vc[0][0]), vc[1].item_id),
     )
+    positions: dict[str, list[int]] = {}  # word → where it occurs: exact matches start only there
+    for i, word in enumerate(words):
+        positions.setdefault(word, []).append(i)
     for variants, candidate in by_length:  # longest titles first, so they win over titles they contain
         hit = False
         for variant in variants:  # exact matches: the full title, then without its leading article
             n = len(variant)
-            for i in range(len(words) - n + 1):
+            for i in positions.get(variant[0], ()):
+                if i + n > len(words):
+                    break
                 if words[i : i + n] != variant or any(taken[i : i + n]):
                     continue
                 start, end = tokens[i][1], tokens[i + n - 1][2]

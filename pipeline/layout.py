@@ -39,6 +39,7 @@ BUILD_DIR = "build"
 PLAN_FILE = "plan.jsonl"
 HUB_DIR = "hub"
 REPORT_DIR = "report"
+CARD_QUALITY_FILE = "card_quality.json"
 CRSLAB_DIR = "crslab"
 EVAL_DIR = "eval"
 EVAL_RESULTS_FILE = "results.json"
@@ -117,6 +118,11 @@ class RunLayout:
     @property
     def report(self) -> Path:
         return self.root / REPORT_DIR
+
+    @property
+    def card_quality(self) -> Path:
+        """The card's quality data, written by `report` for the next `build` (see dataset_card/card_quality.py)."""
+        return self.root / REPORT_DIR / CARD_QUALITY_FILE
 
     @property
     def crslab(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import tempfile
 from collections import Counter
@@ -12,6 +13,8 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
+from distillrecdial_kit.builder.build import BuildConfig, summary_lines
+from distillrecdial_kit.builder.build import run as run_build
 from distillrecdial_kit.builder.crslab_export import SPLIT_FILES
 from distillrecdial_kit.builder.features import FEATURES
 from distillrecdial_kit.builder.rows import REC_CLOSE, REC_OPEN, sft_row
@@ -21,6 +24,7 @@ from distillrecdial_kit.distillrecdial import DistillRecDial
 from distillrecdial_kit.generation.distill import load_catalog
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
 from distillrecdial_kit.pipeline.cli import main
+from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.seeded import largest_remainder
 
 
@@ -185,7 +189,7 @@ def test_the_built_folder_exports_to_crslab(built, capsys):
 def test_the_card_embeds_the_measured_quality_table_and_figures(built):
     from distillrecdial_kit.dataset_card.card import quality_markdown
     from distillrecdial_kit.dataset_card.provenance import generator_label
-    from distillrecdial_kit.dataset_card.report import build_report
+    from distillrecdial_kit.dataset_card.quality import build_report
 
     card = (built / "hub" / "README.md").read_text()
     assert "## Quality, measured" in card
@@ -206,3 +210,61 @@ def test_build_prints_no_datasets_progress_bars(built, tmp_path, capfd):
     for stream in (captured.out, captured.err):
         assert "Generating " not in stream and "Creating parquet" not in stream and "it/s]" not in stream
     assert captured.out.strip().startswith("build (teacher): 103 dialogues")
+
+
+def test_build_runs_from_python_with_a_typed_config(built, tmp_path):
+    summary = run_build(BuildConfig(run=built, roles=("teacher",), out=tmp_path / "typed", allow_template=True))
+    assert summary["path"] == str(tmp_path / "typed") and summary["roles"] == ["teacher"]
+    assert summary["configs"]["raw"] == {
+        split: ds.num_rows for split, ds in load_dataset(str(tmp_path / "typed"), "raw").items()
+    }
+    assert summary_lines(summary)[0].startswith(f"build (teacher): {summary['raw']:,} dialogues")
+    for path in sorted((built / "hub").rglob("*")):
+        if path.is_file():
+            assert (tmp_path / "typed" / path.relative_to(built / "hub")).read_bytes() == path.read_bytes(), path
+    with pytest.raises(StageError, match="--allow-template"):
+        run_build(BuildConfig(run=built, roles=("teacher",), out=tmp_path / "refused"))
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return names | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+
+
+def test_the_datasets_script_is_self_contained_and_the_card_sits_below_the_builder():
+    root = Path(__file__).resolve().parents[1]
+    script = {name.split(".")[0] for name in _imports(root / "distillrecdial.py")}
+    assert script <= {"__future__", "collections", "pathlib", "typing", "datasets", "pyarrow"}, script
+    for module in sorted((root / "dataset_card").glob("*.py")):
+        assert not any(name.startswith("distillrecdial_kit.builder") for name in _imports(module)), module
+
+
+def test_the_plan_holds_every_raw_row_with_its_split(built):
+    lines = (built / "build" / "plan.jsonl").read_bytes().splitlines()
+    raw = load_dataset(str(built / "hub"), "raw")
+    by_id = {row["dialogue_id"]: (split, row) for split in raw for row in raw[split]}
+    assert len(lines) == len(by_id)
+    for line in lines:
+        row = orjson.loads(line)
+        split, published = by_id[row.pop("dialogue_id")]
+        assert row.pop("split") == split and list(row) == [k for k in FEATURES["raw"] if k != "dialogue_id"]
+        assert row["turns"] == published["turns"] and row["problems"] == published["problems"]
+
+
+def test_the_card_takes_the_report_stages_quality_data_only_while_it_is_fresh(built, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(built, run)
+    assert main(["report", "--run", str(run), "-q"]) == 0
+    assert (run / "report" / "card_quality.json").is_file()
+    config = BuildConfig(run=run, roles=("teacher",), out=tmp_path / "from-report", allow_template=True)
+    assert run_build(config)["quality_from"] == "report"
+    assert (tmp_path / "from-report" / "README.md").read_bytes() == (built / "hub" / "README.md").read_bytes()
+    for name in ("turns_histogram.png", "distinct_n.png"):
+        figure = Path("figures") / name
+        assert (tmp_path / "from-report" / figure).read_bytes() == (built / "hub" / figure).read_bytes()
+
+    raw = run / "raw" / "teacher" / MERGED_NAME
+    raw.write_bytes(b"".join(raw.read_bytes().splitlines(keepends=True)[:-1]))  # one dialogue fewer: stale
+    config = BuildConfig(run=run, roles=("teacher",), out=tmp_path / "measured", allow_template=True)
+    assert run_build(config)["quality_from"] == "measured"

@@ -266,7 +266,7 @@ def test_the_template_share_is_stated_when_data_is_mixed(mixed_run):
 
 def test_distinct_n_is_measured_on_equal_size_samples(mixed_run):
     from distillrecdial_kit.dataset_card.provenance import generator_label
-    from distillrecdial_kit.dataset_card.report import build_report
+    from distillrecdial_kit.dataset_card.quality import build_report
 
     report = build_report(mixed_run, roles=["teacher", "student"], label=generator_label, equal_size=True)
     equal = report["diversity_equal_size"]["by_generator"]

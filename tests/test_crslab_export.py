@@ -19,6 +19,7 @@ from distillrecdial_kit.builder.crslab_export import (
 )
 from distillrecdial_kit.builder.entity_linking import EntityLinker
 from distillrecdial_kit.builder.kg import kg_triples
+from distillrecdial_kit.pipeline.cli import main
 from distillrecdial_kit.pipeline.errors import StageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,14 +244,23 @@ def test_cli_module(hub, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     cli.add_arguments(parser)
     with pytest.raises(StageError, match="no built dataset"):
-        cli.run(parser.parse_args(["--run", str(tmp_path)]))
+        cli.run(cli.config_from_args(parser.parse_args(["--run", str(tmp_path)])))
     run_dir = hub.parent
-    assert cli.run(parser.parse_args(["--run", str(run_dir)])) == 0
+    assert main(["export-crslab", "--run", str(run_dir)]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("export-crslab: 16 train + 4 valid + 4 test conversations")
     assert (run_dir / "crslab" / "movie_ids.json").is_file()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["stages"]["export-crslab"]["movies"] == 145
+
+
+def test_the_stage_runs_from_python_with_a_typed_config(hub, tmp_path):
+    from distillrecdial_kit.builder.export_crslab import ExportCrslabConfig, run, summary_lines
+
+    summary = run(ExportCrslabConfig(run=hub.parent, out=tmp_path / "typed"))
+    assert summary["conversations"] == {"train": 16, "valid": 4, "test": 4}
+    assert (tmp_path / "typed" / ".built").is_file()
+    assert summary_lines(summary)[0].endswith(f"→ {tmp_path / 'typed'}")
 
 
 # --------------------------------------------------------------------------- CRSLab itself

@@ -8,7 +8,8 @@ from pathlib import Path
 import orjson
 from datasets import load_dataset
 
-from distillrecdial_kit.builder.import_release import chat_messages, sft_row
+from distillrecdial_kit.builder.import_release import ImportReleaseConfig, chat_messages, sft_row
+from distillrecdial_kit.builder.import_release import run as run_import
 from distillrecdial_kit.generation.personas import PERSONA_BY_ID
 from distillrecdial_kit.generation.prepare import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
@@ -95,6 +96,12 @@ def test_split_files_become_sft_rows_with_marked_recommendations(tmp_path, capsy
     assert main(["import-release", "--run", str(run), "--splits", str(split_file)]) == 0
     rows = [orjson.loads(x) for x in (run / "import" / "sft" / "validation.jsonl").read_bytes().splitlines()]
     assert rows == [row]
+
+    again = run_import(ImportReleaseConfig(run=tmp_path / "typed", splits=(split_file,)))
+    assert again["sft_rows"] == {"validation": 1} and again["raw_records"] == 0
+    assert (tmp_path / "typed" / "import" / "sft" / "validation.jsonl").read_bytes() == (
+        run / "import" / "sft" / "validation.jsonl"
+    ).read_bytes()
 
 
 def test_chat_messages_and_clear_errors(tmp_path, capsys):

@@ -19,6 +19,7 @@ import datasets
 import pytest
 
 from distillrecdial_kit.builder import push
+from distillrecdial_kit.pipeline.errors import StageError
 from tests.hub_server import FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -352,3 +353,14 @@ def test_hub_refusal_is_one_line_and_the_token_is_never_shown_or_written(hub, tm
     for path in [*folder.rglob("*"), *(tmp_path / "home").rglob("*")]:
         if path.is_file():
             assert FAKE_TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_a_dry_run_from_python_returns_the_files_it_would_push(tmp_path):
+    folder = make_folder(tmp_path / "hub")
+    summary = push.run(push.PushConfig(folder=folder, repo_id=REPO_ID, dry_run=True))
+    on_disk = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert sorted(f["path"] for f in summary["files"]) == on_disk
+    assert summary["bytes"] == sum((folder / f).stat().st_size for f in on_disk)
+    assert push.summary_lines(summary)[-1].startswith(f"push (dry run): {len(on_disk)} files")
+    with pytest.raises(StageError, match="needs a namespace"):
+        push.run(push.PushConfig(folder=folder, repo_id="DistillRecDial", dry_run=True))

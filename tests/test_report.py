@@ -10,7 +10,7 @@ import orjson
 import polars as pl
 import pytest
 
-from distillrecdial_kit.dataset_card import report
+from distillrecdial_kit.dataset_card import quality as report
 from distillrecdial_kit.dataset_card.figures import FIGURES
 from distillrecdial_kit.pipeline.cli import main
 from distillrecdial_kit.pipeline.errors import StageError
