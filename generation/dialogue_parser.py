@@ -52,6 +52,7 @@ __all__ = [
     "Turn",
     "carried_problems",
     "check_dialogue",
+    "dialogue_regex",
     "errors",
     "item_ids",
     "parse_dialogue",
@@ -62,6 +63,22 @@ FIXED_PREFIX = "fixed:"
 
 #: How a dialogue writes a movie: ``<id_ASIN>``; group 1 is the item id. The one definition every stage uses.
 TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
+
+
+def dialogue_regex(items: list[str]) -> str:
+    """A regular expression of the requested form, for grammar-constrained decoding of a small model.
+
+    Six or eight ``[USR]``/``[AI]`` lines; the third ``[AI]`` turn cites exactly one of ``items`` (the movies
+    the prompt showed: with only the target shown, that is the target) and no other line cites any. The words
+    and, where several items were shown, which one is recommended stay the model's choice. Line lengths are
+    left open (``--max-new-tokens`` bounds them): counted repeats make the grammar compiler's automaton large
+    enough to time out on a busy CPU.
+    """
+    line = r"[^\n\[\]<>]{3,}"
+    free = r"[^\n\[\]<>]*"
+    tags = "|".join(re.escape(item) for item in sorted(set(items)))
+    exchange = rf"\[USR\] {line}\n\[AI\] {line}\n"
+    return rf"({exchange}){{2}}\[USR\] {line}\n\[AI\] {free}<id_({tags})>{free}\n({exchange})?"
 
 
 def errors(problems: list[str]) -> list[str]:

@@ -29,6 +29,7 @@ from distillrecdial_kit.generation.backends import (
     make_backend,
 )
 from distillrecdial_kit.generation.dialogue_parser import check_dialogue, parse_dialogue
+from distillrecdial_kit.generation.few_shot import add_examples
 from distillrecdial_kit.generation.prepare import PROMPTS_FILE
 from distillrecdial_kit.generation.raw_store import (
     MERGED_NAME,
@@ -36,6 +37,7 @@ from distillrecdial_kit.generation.raw_store import (
     merge_shards,
     open_shard,
     prompt_order,
+    read_records,
     shard_name,
     shard_of,
 )
@@ -65,6 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="dialogues",
         help="dialogues: RUN/prompts.jsonl → raw/<role>/; walks: RUN/walks/prompts.jsonl (from `distillrecdial "
         "walks`) → raw/walks/<role>/",
+    )
+    parser.add_argument(
+        "--few-shot",
+        type=Path,
+        metavar="RAW_JSONL",
+        help="show each prompt one valid dialogue of another user with its persona from this raw dialogues.jsonl "
+        "(e.g. the template teacher's), as an earlier exchange: lets a small model pick up the format",
     )
     add_model_arguments(
         parser,
@@ -194,12 +203,20 @@ def run_generation(args: argparse.Namespace) -> dict[str, Any]:
     prompts = load_walk_prompts(args.run) if walk_mode else load_prompts(args.run, skipped)
     role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walk_mode else "dialogues")
     new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
+    few_shot = getattr(args, "few_shot", None)
+    if few_shot:
+        prompts, shown = add_examples(prompts, read_records(few_shot, args.run, skipped))
+        note("generate", f"{shown:,} of {len(prompts):,} prompts show a worked example from {few_shot}")
 
     if backend_name == "template":
         if spec.options or args.adapter:
             raise StageError("--backend template takes no --backend-arg or --adapter: it runs no model")
         spec = ModelSpec(model="distillrecdial-template-v1")
     generator = generator_info(backend_name, args.role, spec, sampling)
+    if few_shot:
+        generator["few_shot"] = str(few_shot)  # other examples, other dialogues: a folder holds one setting
+    if spec.options.get("dialogue_grammar"):
+        generator["dialogue_grammar"] = True  # the form was constrained: the records say so
     check_generator(role_dir, generator)
     generator["versions"] = package_versions(VERSIONED)
 

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from distillrecdial_kit.generation.backends import STOP, Completion, ModelSpec, Sampling, isolate_failures
+from distillrecdial_kit.generation.dialogue_parser import dialogue_regex
 
 #: Engines by settings: a second run in one process (tests, notebooks) reuses the loaded engine.
 _ENGINES: dict[bytes, Any] = {}
@@ -55,6 +56,8 @@ class VLLMBackend:
             raise ValueError("--backend vllm needs --model")
         self.spec = spec
         options: dict[str, Any] = {"enable_prefix_caching": True, **spec.options}
+        # `--backend-arg dialogue_grammar=true`: decode each prompt under its dialogue_regex (xgrammar).
+        self.grammar = bool(options.pop("dialogue_grammar", False))
         if current_platform.is_cpu():
             # vLLM-CPU cannot rewind a seeded request's random generator after a partial (chunked) prefill and
             # stops with "CPU Generator does not use offset"; whole-prompt prefill avoids that path.
@@ -71,11 +74,19 @@ class VLLMBackend:
     def _params(self, record: dict[str, Any], sampling: Sampling) -> Any:
         from vllm import SamplingParams
 
+        constraint = {}
+        if self.grammar:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            inputs = record["inputs"]
+            shown = [inputs["target"]["item_id"], *(h["item_id"] for h in inputs["history"])]
+            constraint["structured_outputs"] = StructuredOutputsParams(regex=dialogue_regex(shown))
         return SamplingParams(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
             seed=request_seed(sampling.seed, record),
+            **constraint,
         )
 
     def _chat(self, records: Sequence[dict[str, Any]], sampling: Sampling) -> list[Completion]:
