@@ -73,7 +73,7 @@ demo-llm: setup
 	# SmolLM2 as a teacher on $(LLM_USERS) users, in a run folder of its own: shown one template dialogue of another
 	# user as an example, and decoded under the [USR]/[AI] grammar so that some of its dialogues parse
 	mkdir -p $(RUN)-teacher-llm && cp $(RUN)/prompts.jsonl $(RUN)-teacher-llm/
-	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN)-teacher-llm --role teacher --model $(LLM) \
+	$(VLLM_ENV) VLLM_REGEX_COMPILATION_TIMEOUT_S=120 $(BIN)/distillrecdial generate --run $(RUN)-teacher-llm --role teacher --model $(LLM) \
 		--few-shot $(RUN)/raw/teacher/dialogues.jsonl --limit $(LLM_USERS) --temperature 0.7 --seed 42 \
 		--max-new-tokens 384 $(LLM_VLLM) --backend-arg dialogue_grammar=true
 	$(BIN)/distillrecdial distill --run $(RUN) --also $(RUN)-teacher-llm/raw/teacher/dialogues.jsonl --eval-fraction 0.2
