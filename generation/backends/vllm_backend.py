@@ -24,6 +24,7 @@ from distillrecdial_kit.generation.backends import (
     isolate_failures,
     register_unloader,
 )
+from distillrecdial_kit.generation.dialogue_parser import dialogue_regex
 from distillrecdial_kit.pipeline.seeded import stable_int
 
 #: Engines by settings, while loaded: with `keep_engines_loaded`, a second run in one process reuses the engine.
@@ -69,6 +70,8 @@ class VLLMBackend:
             raise ValueError("--backend vllm needs --model")
         self.spec = spec
         options: dict[str, Any] = {"enable_prefix_caching": True, **spec.options}
+        # `--backend-arg dialogue_grammar=true`: decode each prompt under its dialogue_regex (xgrammar).
+        self.grammar = bool(options.pop("dialogue_grammar", False))
         if current_platform.is_cpu():
             # vLLM-CPU cannot rewind a seeded request's random generator after a partial (chunked) prefill and
             # stops with "CPU Generator does not use offset"; whole-prompt prefill avoids that path.
@@ -86,11 +89,19 @@ class VLLMBackend:
     def _params(self, record: dict[str, Any], sampling: Sampling) -> Any:
         from vllm import SamplingParams
 
+        constraint = {}
+        if self.grammar:
+            from vllm.sampling_params import StructuredOutputsParams
+
+            inputs = record["inputs"]
+            shown = [inputs["target"]["item_id"], *(h["item_id"] for h in inputs["history"])]
+            constraint["structured_outputs"] = StructuredOutputsParams(regex=dialogue_regex(shown))
         return SamplingParams(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_new_tokens,
             seed=request_seed(sampling.seed, record),
+            **constraint,
         )
 
     def _chat(self, records: Sequence[dict[str, Any]], sampling: Sampling) -> list[Completion]:
