@@ -8,8 +8,8 @@ cannot vouch for goes through the exact per-line Python parser:
 * a block, when Arrow rejects it (a malformed line, a field of another type,
   a repeated key), when it is not valid UTF-8, when a line does not start with
   ``{`` (blank lines, arrays, a byte-order mark) or when the row count differs
-  from the line count (two objects on one line) — halved first, down to 64 KiB,
-  so one bad line costs a few dozen lines, not the block;
+  from the line count (two objects on one line) — cut in 16 pieces tried again,
+  down to 64 KiB, so one bad line costs a few dozen lines, not the block;
 * single rows the caller's ``clean`` test does not accept (missing, padded or
   out-of-range values: they need the per-line rules and their problem records),
   and lines Arrow accepts but ``orjson`` would not (``NaN``/``Infinity``
@@ -41,7 +41,8 @@ _NON_JSON_LITERALS = re.compile(rb"NaN|Infinity")
 #: A line with this many ``[`` / ``{`` may nest deeper than ``orjson`` accepts: the per-line parser decides.
 _DEEP = 512
 _NATIVE_BLOCK = 1 << 20
-#: A failing block is halved until it is this small; then its lines go one by one.
+#: A failing block is cut in this many pieces, each tried again, down to this size; then its lines go one by one.
+_PIECES = 16
 _SMALLEST_SPLIT = 1 << 16
 
 LineParser = Callable[[bytes, str, int], tuple[tuple | None, Problem | None]]
@@ -142,12 +143,7 @@ def _suspect_lines(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndar
 def _native(block: Block, spec: ColumnSpec, name: str, problems: ProblemLog) -> pa.Table | None:
     """The block's rows by the native reader, or ``None`` when the whole block must go line by line."""
     data = block.data
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == 10)
-    if not data.endswith(b"\n"):
-        ends = np.append(ends, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    if not (buffer[starts] == ord("{")).all() or not _valid_utf8(data):
+    if data[:1] != b"{" or not _valid_utf8(data):
         return None
     try:
         parsed = pj.read_json(
@@ -157,7 +153,12 @@ def _native(block: Block, spec: ColumnSpec, name: str, problems: ProblemLog) -> 
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if parsed.num_rows != len(starts):
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 10)
+    if not data.endswith(b"\n"):
+        ends = np.append(ends, len(data))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    if parsed.num_rows != len(starts) or not (buffer[starts] == ord("{")).all():
         return None
     suspect = _suspect_lines(data, starts, ends)
     keep = spec.clean(parsed).to_numpy(zero_copy_only=False) & ~suspect
@@ -177,21 +178,24 @@ def _native(block: Block, spec: ColumnSpec, name: str, problems: ProblemLog) -> 
 
 
 def _read_block(block: Block, spec: ColumnSpec, name: str, problems: ProblemLog, tables: list[pa.Table]) -> None:
-    """Natively if possible; else halve the block (one bad line costs a small piece, not 32 MB) down to line by line."""
+    """Natively if possible; else in 16 pieces, each tried again, so one bad line costs a small piece, not 32 MiB."""
     table = _native(block, spec, name, problems)
     if table is not None:
         tables.append(table)
         return
     data = block.data
-    middle = data.rfind(b"\n", 0, len(data) // 2) + 1
-    if len(data) <= _SMALLEST_SPLIT or middle == 0:
+    step = max(len(data) // _PIECES, 1)
+    if len(data) <= _SMALLEST_SPLIT or data.find(b"\n", step) in (-1, len(data) - 1):  # small, or one line
         collector = _Collector(spec, name, problems)
         _per_line(block, collector)
         tables.append(collector.table())
         return
-    _read_block(Block(block.first_line, block.offset, data[:middle]), spec, name, problems, tables)
-    rest = Block(block.first_line + data.count(b"\n", 0, middle), block.offset + middle, data[middle:])
-    _read_block(rest, spec, name, problems, tables)
+    line, begin = block.first_line, 0
+    while begin < len(data):
+        end = data.find(b"\n", begin + step) + 1 or len(data)
+        _read_block(Block(line, block.offset + begin, data[begin:end]), spec, name, problems, tables)
+        line += data.count(b"\n", begin, end)
+        begin = end
 
 
 def read_columns(path: Path, spec: ColumnSpec, problems: ProblemLog, desc: str | None) -> tuple[pa.Table, BlockScan]:

@@ -198,3 +198,11 @@ def test_review_texts_by_offset_equal_a_scan(tmp_path):
     by_scan = amazon.read_review_texts(path, lines)
     assert by_offset == by_scan and len(by_offset) == 17
     assert by_offset[lines[1]] == ("T3", "Text\n3 & more")
+
+
+def test_a_long_bad_line_alone_in_its_block_is_read_line_by_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonl_columns, "_SMALLEST_SPLIT", 1024)
+    path = tmp_path / "Movies_and_TV.jsonl"
+    path.write_bytes(b'{"user_id": "AU1", "text": "' + b"x" * 5000 + b"\n" + orjson.dumps(review("AU2", "B01")) + b"\n")
+    rows, log = native(path, amazon.read_reviews)
+    assert [r[0] for r in rows] == ["AU2"] and [(p.line, p.reason) for p in log.records] == [(1, "malformed_json")]
