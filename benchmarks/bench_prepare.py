@@ -10,8 +10,8 @@ cached), then warm (the parse cache that makes a killed run resumable), and the
 review scan alone (the five columns `prepare` needs). With ``--baseline PYTHON``
 (the interpreter of a venv in which an older checkout is installed) the cold
 runs alternate between the two codes, ``--repeat`` times, so a noisy shared
-machine loads both alike; the ratios and whether both wrote byte-identical
-outputs are printed. The load average is printed too: figures from a loaded
+machine loads both alike; the ratios (wall and CPU seconds) and whether both
+wrote byte-identical outputs are printed. The load average is printed too: figures from a loaded
 machine are only comparable side by side.
 """
 
@@ -39,14 +39,15 @@ print(f"{table.num_rows} rows in {time.perf_counter() - start:.1f} s")
 """
 
 
-def measure(command: list[str]) -> tuple[float, float, int, str]:
-    """Seconds, peak RSS in MiB, exit code and first stdout line of one process."""
+def measure(command: list[str]) -> tuple[float, float, int, str, float]:
+    """Seconds, peak RSS in MiB, exit code, first stdout line and CPU seconds (user + system) of one process."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     lines = process.stdout.read().splitlines() if process.stdout else []
-    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), lines[0] if lines else "(no output)"
+    first = lines[0] if lines else "(no output)"
+    return elapsed, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), first, usage.ru_utime + usage.ru_stime
 
 
 def prepare_command(python: str, src: Path, out: Path, k: int) -> list[str]:
@@ -88,6 +89,7 @@ def main() -> int:
     parser.add_argument("--baseline", help="python of a venv holding older code, run side by side")
     parser.add_argument("--baseline-max", type=int, default=None, help="skip the baseline above this many reviews")
     parser.add_argument("--repeat", type=int, default=1, help="alternating cold runs per code (default 1)")
+    parser.add_argument("--cold-only", action="store_true", help="skip the warm run and the scan-only figure")
     args = parser.parse_args()
 
     print(f"start: {load()} on {os.cpu_count()} cores", flush=True)
@@ -111,13 +113,13 @@ def main() -> int:
                 out = args.workdir / f"run-{n}-{code}"
                 shutil.rmtree(out, ignore_errors=True)
                 print(f"prepare {n:,} reviews, {code} code, cold ({load()}):", flush=True)
-                seconds, rss, status, summary = measure(prepare_command(codes[code], src, out, args.k))
+                seconds, rss, status, summary, cpu = measure(prepare_command(codes[code], src, out, args.k))
                 print(f"    {summary}", flush=True)
                 if status != 0:
                     print(f"    prepare exited {status}", file=sys.stderr)
                     return status
-                cold[code].append((seconds, rss))
-                rows.append((n, size_mb, code, "cold", seconds, rss))
+                cold[code].append((seconds, rss, cpu))
+                rows.append((n, size_mb, code, "cold", seconds, cpu, rss))
                 digests[code] = digest(out)
         print(f"prepare {n:,} reviews, this code, warm ({load()}):", flush=True)
         seconds, rss, status, summary = measure(
@@ -128,12 +130,13 @@ def main() -> int:
         print(f"review scan alone: {summary}", flush=True)
         rows.append((n, size_mb, "this", "scan", seconds, rss))
         if "base" in cold:
-            best = {code: (min(s for s, _ in runs), max(r for _, r in runs)) for code, runs in cold.items()}
+            best = {code: [min(run[i] for run in runs) for i in range(3)] for code, runs in cold.items()}
             same = "identical" if digests["this"] == digests["base"] else "DIFFERENT"
+            (base_s, base_rss, base_cpu), (this_s, this_rss, this_cpu) = best["base"], best["this"]
             ratios.append(
-                f"{n:>11,} reviews: {best['base'][0] / best['this'][0]:.1f}x faster "
-                f"({best['base'][0]:.1f} s → {best['this'][0]:.1f} s), peak RSS {best['base'][1]:.0f} → "
-                f"{best['this'][1]:.0f} MiB; outputs {same}"
+                f"{n:>11,} reviews: wall {base_s / this_s:.1f}x ({base_s:.1f} s → {this_s:.1f} s), "
+                f"CPU {base_cpu / this_cpu:.1f}x ({base_cpu:.1f} s → {this_cpu:.1f} s), "
+                f"peak RSS {base_rss:.0f} → {this_rss:.0f} MiB; outputs {same}"
             )
         for code in codes:
             shutil.rmtree(args.workdir / f"run-{n}-{code}", ignore_errors=True)
@@ -141,9 +144,9 @@ def main() -> int:
             shutil.rmtree(src)
 
     print(f"\nend: {load()}")
-    print(f"{'reviews':>11} {'input MB':>9} {'code':>5} {'run':>5} {'wall s':>8} {'peak RSS MiB':>13}")
-    for n, size_mb, code, mode, seconds, rss in rows:
-        print(f"{n:>11,} {size_mb:>9.0f} {code:>5} {mode:>5} {seconds:>8.1f} {rss:>13.0f}")
+    print(f"{'reviews':>11} {'input MB':>9} {'code':>5} {'run':>5} {'wall s':>8} {'CPU s':>7} {'peak RSS MiB':>13}")
+    for n, size_mb, code, mode, seconds, cpu, rss in rows:
+        print(f"{n:>11,} {size_mb:>9.0f} {code:>5} {mode:>5} {seconds:>8.1f} {cpu:>7.1f} {rss:>13.0f}")
     if ratios:
         print("\nside by side (best cold run of each code):")
         print("\n".join(ratios))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -298,8 +299,15 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
     }
     if "ratings" in paths:
         readers["ratings"] = (lambda: _read_ratings(paths["ratings"]), {})
-    for kind, (read, params) in readers.items():
-        frame, sha256, found, hit = cached_parse(cache_dir, kind, paths[kind], params, read)
+    # The sources are parsed at once: Arrow's reader and the hashing threads release the GIL, so the
+    # Python-bound TMDB flattening runs beside them on another core. Results are taken in a fixed order.
+    with ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="parse") as pool:
+        pending = {
+            kind: pool.submit(cached_parse, cache_dir, kind, paths[kind], params, read)
+            for kind, (read, params) in readers.items()
+        }
+        results = {kind: future.result() for kind, future in pending.items()}
+    for kind, (frame, sha256, found, hit) in results.items():
         _log(f"{kind}: {frame.height:,} records from {paths[kind].name}" + (" (cached)" if hit else ""))
         problems.extend(found)
         parsed[kind] = (frame, sha256)
@@ -382,13 +390,13 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
 
 def render_prompts(roles: pl.DataFrame, items: pl.DataFrame, personas: dict[str, str]) -> list[dict[str, Any]]:
     """One prompt per user, ordered by persona then user (each persona's system prompt is a shared prefix)."""
-    catalog = {row["item_id"]: row for row in items.iter_rows(named=True)}
+    catalog = {row["item_id"]: row for row in items.to_dicts()}
     extra = ["user_prefers"] if "user_prefers" in roles.columns else []
     shown = roles.filter(pl.col("role") != "earlier").select(
         "user_id", "item_id", "rating", "role", "review_title", "review_text", *extra
     )
     prompts = []
-    for user, rows in itertools.groupby(shown.iter_rows(named=True), key=lambda r: r["user_id"]):
+    for user, rows in itertools.groupby(shown.to_dicts(), key=lambda r: r["user_id"]):
         rows = list(rows)
         target = rows[-1]
         history = [(catalog[r["item_id"]], r) for r in rows[:-1]]
