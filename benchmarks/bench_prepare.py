@@ -115,20 +115,22 @@ def main() -> int:
                 print(f"prepare {n:,} reviews, {code} code, cold ({load()}):", flush=True)
                 seconds, rss, status, summary, cpu = measure(prepare_command(codes[code], src, out, args.k))
                 print(f"    {summary}", flush=True)
+                print(f"    {seconds:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MiB peak RSS", flush=True)
                 if status != 0:
                     print(f"    prepare exited {status}", file=sys.stderr)
                     return status
                 cold[code].append((seconds, rss, cpu))
                 rows.append((n, size_mb, code, "cold", seconds, cpu, rss))
                 digests[code] = digest(out)
-        print(f"prepare {n:,} reviews, this code, warm ({load()}):", flush=True)
-        seconds, rss, status, summary = measure(
-            prepare_command(sys.executable, src, args.workdir / f"run-{n}-this", args.k)
-        )
-        rows.append((n, size_mb, "this", "warm", seconds, rss))
-        seconds, rss, status, summary = measure([sys.executable, "-c", SCAN, str(src / "Movies_and_TV.jsonl")])
-        print(f"review scan alone: {summary}", flush=True)
-        rows.append((n, size_mb, "this", "scan", seconds, rss))
+        if not args.cold_only:
+            print(f"prepare {n:,} reviews, this code, warm ({load()}):", flush=True)
+            warm = prepare_command(sys.executable, src, args.workdir / f"run-{n}-this", args.k)
+            seconds, rss, _, _, cpu = measure(warm)
+            print(f"    {seconds:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MiB peak RSS", flush=True)
+            rows.append((n, size_mb, "this", "warm", seconds, cpu, rss))
+            seconds, rss, _, summary, cpu = measure([sys.executable, "-c", SCAN, str(src / "Movies_and_TV.jsonl")])
+            print(f"review scan alone: {summary}; {cpu:.1f} s CPU, {rss:.0f} MiB peak RSS", flush=True)
+            rows.append((n, size_mb, "this", "scan", seconds, cpu, rss))
         if "base" in cold:
             best = {code: [min(run[i] for run in runs) for i in range(3)] for code, runs in cold.items()}
             same = "identical" if digests["this"] == digests["base"] else "DIFFERENT"
