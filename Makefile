@@ -98,7 +98,7 @@ test: setup
 	HF_HUB_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/python benchmarks/bench_prepare.py --reviews 1000000
+	$(BIN)/python benchmarks/bench_prepare.py --reviews 2000000
 	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_rationales.py --reviews 1000000
 	$(BIN)/python benchmarks/bench_walks.py --items 200000 --users 100000

@@ -1,9 +1,11 @@
 """Readers for the Amazon Reviews 2023 review and item-meta JSONL files.
 
 They keep only the columns `prepare` needs and turn every bad line into a
-:class:`~pipeline.problems.Problem` instead of an exception. Columns are
-accumulated in Python lists per chunk and frozen into Arrow arrays, so 17M
-reviews cost ~70 bytes each in memory rather than a dict apiece.
+:class:`~pipeline.problems.Problem` instead of an exception. Blocks of lines
+are parsed natively (see :mod:`generation.jsonl_columns`); ``parse_review`` and
+``parse_meta`` are the per-line rules that decide every row the native path
+does not vouch for, so both paths give the same rows and problems. Review texts
+stay on disk: each row keeps its line's byte offset for the second pass.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from distillrecdial_kit.generation.line_scan import LineScan
+from distillrecdial_kit.generation.block_scan import BlockScan
+from distillrecdial_kit.generation.jsonl_columns import ColumnSpec, read_columns, visible_ends
+from distillrecdial_kit.generation.line_scan import LineScan, compression
 from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
 REVIEW_SCHEMA = pa.schema(
@@ -28,6 +33,7 @@ REVIEW_SCHEMA = pa.schema(
         ("rating", pa.float32()),
         ("timestamp", pa.int64()),
         ("line", pa.int64()),
+        ("offset", pa.int64()),
     ]
 )
 
@@ -38,11 +44,11 @@ META_SCHEMA = pa.schema(
         ("store", pa.string()),
         ("average_rating", pa.float32()),
         ("rating_number", pa.int64()),
+        ("amazon_title_length", pa.int64()),
         ("line", pa.int64()),
+        ("offset", pa.int64()),
     ]
 )
-
-_ROWS_PER_BATCH = 500_000
 
 #: Review timestamps are Unix milliseconds. Below ``SECONDS_BELOW`` a value can only be seconds (1e11 ms is
 #: March 1973, 1e11 s is the year 5138) and is converted; at or above ``LATEST_MS`` (the year 2286) or <= 0 it
@@ -112,55 +118,49 @@ def parse_review(raw: bytes, file: str, line: int) -> tuple[tuple[str, str, floa
     return (user, item, rating, int(timestamp)), None
 
 
-def read_reviews(path: Path, problems: ProblemLog) -> tuple[pa.Table, LineScan]:
+def _review_columns(table: pa.Table) -> list[pa.Array]:
+    return [
+        table["user_id"],
+        table["parent_asin"],
+        pc.cast(table["rating"], pa.float32()),
+        table["timestamp"],
+    ]
+
+
+def _clean_review(table: pa.Table) -> pa.Array:
+    """Rows whose values need none of :func:`parse_review`'s rules (no strip, no conversion, no problem)."""
+    rating, stamp = table["rating"], table["timestamp"]
+    return pc.and_(
+        pc.and_(visible_ends(table["user_id"]), visible_ends(table["parent_asin"])),
+        pc.fill_null(
+            pc.and_(
+                pc.and_(pc.greater_equal(rating, 1.0), pc.less_equal(rating, 5.0)),
+                pc.and_(pc.greater_equal(stamp, SECONDS_BELOW), pc.less(stamp, LATEST_MS)),
+            ),
+            False,
+        ),
+    ).combine_chunks()
+
+
+REVIEW_COLUMNS = ColumnSpec(
+    json_schema=pa.schema(
+        [("user_id", pa.string()), ("parent_asin", pa.string()), ("rating", pa.float64()), ("timestamp", pa.int64())]
+    ),
+    schema=REVIEW_SCHEMA,
+    clean=_clean_review,
+    convert=_review_columns,
+    parse_line=parse_review,
+    note_examples=NOTE_EXAMPLES,
+)
+
+
+def read_reviews(path: Path, problems: ProblemLog) -> tuple[pa.Table, BlockScan]:
     """All usable review lines of ``path`` as an Arrow table (see ``REVIEW_SCHEMA``)."""
-    scan = LineScan(path, desc=f"reviews {path.name}")
-    batches: list[pa.RecordBatch] = []
-    users: list[str] = []
-    items: list[str] = []
-    ratings: list[float] = []
-    stamps: list[int] = []
-    lines: list[int] = []
-
-    def flush() -> None:
-        if lines:
-            batches.append(
-                pa.RecordBatch.from_arrays(
-                    [
-                        pa.array(users, pa.string()),
-                        pa.array(items, pa.string()),
-                        pa.array(ratings, pa.float32()),
-                        pa.array(stamps, pa.int64()),
-                        pa.array(lines, pa.int64()),
-                    ],
-                    schema=REVIEW_SCHEMA,
-                )
-            )
-            for column in (users, items, ratings, stamps, lines):
-                column.clear()
-
-    name = path.name
-    for line_no, raw in scan:
-        row, problem = parse_review(raw, name, line_no)
-        if row is None:
-            assert problem is not None
-            problems.add(problem)
-            continue
-        if problem is not None:  # a note on a kept row: count them all, list a few
-            problems.add(problem, listed=problems.counts[problem.reason] < NOTE_EXAMPLES)
-        users.append(row[0])
-        items.append(row[1])
-        ratings.append(row[2])
-        stamps.append(row[3])
-        lines.append(line_no)
-        if len(lines) >= _ROWS_PER_BATCH:
-            flush()
-    flush()
-    return pa.Table.from_batches(batches, schema=REVIEW_SCHEMA), scan
+    return read_columns(path, REVIEW_COLUMNS, problems, desc=f"reviews {path.name}")
 
 
 def parse_meta(raw: bytes, file: str, line: int) -> tuple[tuple | None, Problem | None]:
-    """One meta line → ``(parent_asin, title, store, average_rating, rating_number)`` or its problem.
+    """One meta line → ``(parent_asin, title, store, average_rating, rating_number, raw title length)``.
 
     A missing or blank title is not a problem here: the item is kept with a
     null title so the catalog step can count it under its own drop reason.
@@ -185,30 +185,70 @@ def parse_meta(raw: bytes, file: str, line: int) -> tuple[tuple | None, Problem 
     if count is not None and not 0 <= count <= MAX_RATING_NUMBER:
         problem = Problem(file, line, "bad_value", "rating_number", detail=repr(record["rating_number"])[:40])
         count = None
+    title = record.get("title")
     return (
         item,
-        _nonempty_str(record.get("title")),
+        _nonempty_str(title),
         _nonempty_str(record.get("store")),
         average,
         None if count is None else int(count),
+        len(title) if isinstance(title, str) else None,
     ), problem
 
 
-def read_meta(path: Path, problems: ProblemLog) -> tuple[pa.Table, LineScan]:
+def _meta_columns(table: pa.Table) -> list[pa.Array]:
+    return [
+        table["parent_asin"],
+        table["title"],
+        table["store"],
+        pc.cast(table["average_rating"], pa.float32()),
+        table["rating_number"],
+        pc.cast(pc.utf8_length(table["title"]), pa.int64()),
+    ]
+
+
+def _clean_meta(table: pa.Table) -> pa.Array:
+    """Rows whose values need none of :func:`parse_meta`'s rules (no strip, no dropped number)."""
+    average, count = table["average_rating"], table["rating_number"]
+
+    def absent_or(column: pa.ChunkedArray, test: pa.ChunkedArray) -> pa.ChunkedArray:
+        return pc.or_(pc.is_null(column), pc.fill_null(test, False))
+
+    return pc.and_(
+        pc.and_(
+            visible_ends(table["parent_asin"]),
+            pc.and_(
+                absent_or(table["title"], visible_ends(table["title"])),
+                absent_or(table["store"], visible_ends(table["store"])),
+            ),
+        ),
+        pc.and_(
+            absent_or(average, pc.and_(pc.greater_equal(average, 0.0), pc.less_equal(average, 5.0))),
+            absent_or(count, pc.and_(pc.greater_equal(count, 0), pc.less_equal(count, MAX_RATING_NUMBER))),
+        ),
+    ).combine_chunks()
+
+
+META_COLUMNS = ColumnSpec(
+    json_schema=pa.schema(
+        [
+            ("parent_asin", pa.string()),
+            ("title", pa.string()),
+            ("store", pa.string()),
+            ("average_rating", pa.float64()),
+            ("rating_number", pa.int64()),
+        ]
+    ),
+    schema=META_SCHEMA,
+    clean=_clean_meta,
+    convert=_meta_columns,
+    parse_line=parse_meta,
+)
+
+
+def read_meta(path: Path, problems: ProblemLog) -> tuple[pa.Table, BlockScan]:
     """The item-meta file as an Arrow table (see ``META_SCHEMA``)."""
-    scan = LineScan(path, desc=f"meta {path.name}")
-    rows: list[tuple] = []
-    name = path.name
-    for line_no, raw in scan:
-        row, problem = parse_meta(raw, name, line_no)
-        if problem is not None:
-            problems.add(problem)
-        if row is not None:
-            rows.append((*row, line_no))
-    columns = list(zip(*rows, strict=False)) if rows else [[] for _ in META_SCHEMA]
-    return pa.Table.from_arrays(
-        [pa.array(list(col), field.type) for col, field in zip(columns, META_SCHEMA, strict=False)], schema=META_SCHEMA
-    ), scan
+    return read_columns(path, META_COLUMNS, problems, desc=f"meta {path.name}")
 
 
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -224,23 +264,39 @@ def clean_review_text(text: str | None) -> str | None:
     return re.sub(r"\n{3,}", "\n\n", text).strip() or None
 
 
-def read_review_texts(path: Path, wanted_lines: Iterable[int]) -> dict[int, tuple[str | None, str | None]]:
+def _texts_of(raw: bytes) -> tuple[str | None, str | None]:
+    record = orjson.loads(raw)
+    return clean_review_text(_nonempty_str(record.get("title"))), clean_review_text(_nonempty_str(record.get("text")))
+
+
+def read_review_texts(
+    path: Path, wanted_lines: Iterable[int], offsets: Iterable[int] | None = None
+) -> dict[int, tuple[str | None, str | None]]:
     """``{line: (review_title, review_text)}`` for just the lines asked for.
 
     A second, parse-light pass: only the few lines whose text reaches a prompt
-    are decoded, so the dump's review texts never sit in memory together.
+    are decoded, so the dump's review texts never sit in memory together. With
+    the lines' byte ``offsets`` (from :func:`read_reviews`) a plain file is
+    read by seeking to each line; otherwise (or for gzip) the file is scanned.
     """
-    wanted = np.unique(np.fromiter(wanted_lines, dtype=np.int64))
+    lines = np.fromiter(wanted_lines, dtype=np.int64)
     texts: dict[int, tuple[str | None, str | None]] = {}
-    if wanted.size == 0:
+    if lines.size == 0:
         return texts
+    if offsets is not None and compression(path) is None:
+        starts = np.fromiter(offsets, dtype=np.int64)
+        order = np.argsort(starts, kind="stable")
+        with open(path, "rb") as handle:
+            for line_no, start in zip(lines[order].tolist(), starts[order].tolist(), strict=True):
+                handle.seek(start)
+                texts[line_no] = _texts_of(handle.readline())
+        return texts
+    wanted = np.unique(lines)
     position = 0
     for line_no, raw in LineScan(path, desc=f"review texts {path.name}", hash_content=False):
         if line_no < wanted[position]:
             continue
-        record = orjson.loads(raw)
-        title = clean_review_text(_nonempty_str(record.get("title")))
-        texts[line_no] = (title, clean_review_text(_nonempty_str(record.get("text"))))
+        texts[line_no] = _texts_of(raw)
         position += 1
         if position == wanted.size:
             break

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,13 @@ import orjson
 import polars as pl
 
 from distillrecdial_kit.generation import amazon, tmdb
-from distillrecdial_kit.generation.catalog import TMDB_SCHEMA, StepCount, build_catalog, duplicate_rows
+from distillrecdial_kit.generation.catalog import StepCount, build_catalog, duplicate_rows, tmdb_frame
 from distillrecdial_kit.generation.kcore import kcore
 from distillrecdial_kit.generation.line_scan import compression
 from distillrecdial_kit.generation.personas import PERSONA_BY_ID, PERSONAS, assign_personas, parse_weights
 from distillrecdial_kit.generation.prompts import build_prompt
+from distillrecdial_kit.generation.ratings import read_ratings
+from distillrecdial_kit.generation.release_rules import release_core
 from distillrecdial_kit.generation.source_cache import cached_parse
 from distillrecdial_kit.generation.sources import HUB_DEFAULTS, resolve_source
 from distillrecdial_kit.pipeline.atomic import atomic_path, remove_stale_temps
@@ -37,6 +40,9 @@ from distillrecdial_kit.pipeline.layout import PREPARE_PROBLEMS_FILE as PROBLEMS
 from distillrecdial_kit.pipeline.lock import run_lock
 from distillrecdial_kit.pipeline.manifest import file_fingerprint, package_versions, record_stage, sha256_file
 from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
+
+#: Selection rules `prepare` knows.
+PROFILES = ("default", "release")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,10 @@ class PrepareConfig:
     max_actors: int = 5
     persona_weights: str | None = None
     with_rationales: bool = False
+    #: ``default`` (this pipeline's rules) or ``release`` (the first release's selection, see README "Profiles").
+    profile: str = "default"
+    #: The release profile's k-core input (``5core_rating_only_Movies_and_TV``); ``None``: the reviews.
+    ratings: str | None = None
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -62,6 +72,7 @@ class PrepareConfig:
             "max_actors": self.max_actors,
             "persona_weights": parse_weights(self.persona_weights),
             **({"with_rationales": True} if self.with_rationales else {}),
+            **({"profile": self.profile} if self.profile != "default" else {}),
         }
 
 
@@ -91,6 +102,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         + ")",
     )
     parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="default",
+        help="selection rules: 'default' (this pipeline's) or 'release' (the first release's, to regenerate "
+        "its user set: Amazon title longer than 2 characters, a TMDB record, k-core on --ratings)",
+    )
+    parser.add_argument(
+        "--ratings",
+        help="with --profile release: the ratings the k-core runs on, as the release did "
+        "(5core rating_only Movies_and_TV CSV, or review-format JSONL; default: the reviews)",
+    )
+    parser.add_argument(
         "--with-rationales",
         action="store_true",
         help="show the user's distilled preferences (RUN/rationales, from `rationales`) instead of raw review text",
@@ -104,6 +127,10 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         if value is None:
             raise StageError(f"--{kind} is required (or pass --from-hub to download it)")
         sources[kind] = value
+    if args.ratings is not None and args.profile != "release":
+        raise StageError("--ratings is only read by --profile release")
+    if args.ratings is not None:
+        sources["ratings"] = args.ratings
     if args.k < 1 or args.history_size < 0 or args.max_actors < 0:
         raise StageError("--k must be >= 1, --history-size and --max-actors >= 0")
     try:
@@ -119,6 +146,7 @@ def config_from_args(args: argparse.Namespace) -> PrepareConfig:
         max_actors=args.max_actors,
         persona_weights=args.persona_weights,
         with_rationales=args.with_rationales,
+        profile=args.profile,
     )
 
 
@@ -140,7 +168,13 @@ def _read_meta(path: Path) -> tuple[pl.DataFrame, str, ProblemLog]:
 def _read_tmdb(path: Path, max_actors: int) -> tuple[pl.DataFrame, str, ProblemLog]:
     log = ProblemLog()
     records, sha256 = tmdb.read_tmdb(path, log, max_actors=max_actors)
-    return pl.DataFrame(records, schema=TMDB_SCHEMA), sha256, log
+    return tmdb_frame(records), sha256, log
+
+
+def _read_ratings(path: Path) -> tuple[pl.DataFrame, str, ProblemLog]:
+    log = ProblemLog()
+    frame, sha256 = read_ratings(path, log)
+    return frame, sha256, log
 
 
 def _unusable(kind: str, path: Path, found: ProblemLog) -> StageError:
@@ -155,23 +189,36 @@ def _unusable(kind: str, path: Path, found: ProblemLog) -> StageError:
 # -- interactions ------------------------------------------------------------------------------
 
 
-def select_interactions(
-    reviews: pl.DataFrame, item_ids: pl.Series, k: int, reviews_file: str
-) -> tuple[pl.DataFrame, list[StepCount], list[Problem]]:
-    """One interaction per (user, item), in the catalog, k-cored. Earliest review wins a duplicate."""
-    unique, repeated = duplicate_rows(reviews, ["user_id", "item_id"], ["timestamp", "line"])
+def one_per_pair(reviews: pl.DataFrame, reviews_file: str) -> tuple[pl.DataFrame, StepCount, list[Problem]]:
+    """One review per (user, item): the earliest (by time, then line) wins; the others are problems.
+
+    Only the rows of repeated pairs are ranked; the (many) others pass as they are.
+    """
+    repeated_pair = reviews.select("user_id", "item_id").is_duplicated()
+    if repeated_pair.any():
+        first, repeated = duplicate_rows(reviews.filter(repeated_pair), ["user_id", "item_id"], ["timestamp", "line"])
+        unique = pl.concat([reviews.filter(~repeated_pair), first])
+    else:
+        unique, repeated = reviews, reviews.clear()
     problems = [
         Problem(reviews_file, line, "duplicate_review", "user_id+parent_asin", f"{user} {item}")
         for user, item, line in repeated.select("user_id", "item_id", "line").sort("line").iter_rows()
     ]
-    steps = [
-        StepCount(
-            "reviews: one per (user, item)",
-            reviews.height,
-            unique.height,
-            {"duplicate_review": repeated.height} if repeated.height else {},
-        )
-    ]
+    step = StepCount(
+        "reviews: one per (user, item)",
+        reviews.height,
+        unique.height,
+        {"duplicate_review": repeated.height} if repeated.height else {},
+    )
+    return unique, step, problems
+
+
+def select_interactions(
+    reviews: pl.DataFrame, item_ids: pl.Series, k: int, reviews_file: str
+) -> tuple[pl.DataFrame, list[StepCount], list[Problem]]:
+    """One interaction per (user, item), in the catalog, k-cored. Earliest review wins a duplicate."""
+    unique, step, problems = one_per_pair(reviews, reviews_file)
+    steps = [step]
     in_catalog = unique.filter(pl.col("item_id").is_in(item_ids.implode()))
     steps.append(
         StepCount(
@@ -220,7 +267,12 @@ def _log(message: str) -> None:
 
 def run(config: PrepareConfig) -> dict[str, Any]:
     """Run the stage (one at a time per run folder); return its summary, which is also its manifest entry."""
-    paths = {kind: resolve_source(kind, getattr(config, kind)) for kind in ("reviews", "meta", "tmdb")}
+    if config.profile not in PROFILES:
+        raise StageError(f"unknown profile {config.profile!r}: expected one of {', '.join(PROFILES)}")
+    if config.ratings is not None and config.profile != "release":
+        raise StageError("ratings are only read by the release profile")
+    kinds = ("reviews", "meta", "tmdb") + (("ratings",) if config.ratings is not None else ())
+    paths = {kind: resolve_source(kind, getattr(config, kind)) for kind in kinds}
     for kind, path in paths.items():
         try:
             compression(path)
@@ -245,8 +297,17 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
         "meta": (lambda: _read_meta(paths["meta"]), {}),
         "tmdb": (lambda: _read_tmdb(paths["tmdb"], config.max_actors), {"max_actors": config.max_actors}),
     }
-    for kind, (read, params) in readers.items():
-        frame, sha256, found, hit = cached_parse(cache_dir, kind, paths[kind], params, read)
+    if "ratings" in paths:
+        readers["ratings"] = (lambda: _read_ratings(paths["ratings"]), {})
+    # The sources are parsed at once: Arrow's reader and the hashing threads release the GIL, so the
+    # Python-bound TMDB flattening runs beside them on another core. Results are taken in a fixed order.
+    with ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="parse") as pool:
+        pending = {
+            kind: pool.submit(cached_parse, cache_dir, kind, paths[kind], params, read)
+            for kind, (read, params) in readers.items()
+        }
+        results = {kind: future.result() for kind, future in pending.items()}
+    for kind, (frame, sha256, found, hit) in results.items():
         _log(f"{kind}: {frame.height:,} records from {paths[kind].name}" + (" (cached)" if hit else ""))
         problems.extend(found)
         parsed[kind] = (frame, sha256)
@@ -256,9 +317,15 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
     failpoint("prepare.after_parse")
 
     reviews, meta, tmdb_frame = parsed["reviews"][0], parsed["meta"][0], parsed["tmdb"][0]
-    items, steps, found = build_catalog(meta, tmdb_frame, paths["meta"].name, paths["tmdb"].name)
+    items, steps, found = build_catalog(meta, tmdb_frame, paths["meta"].name, paths["tmdb"].name, config.profile)
     problems.extend(found)
-    core, interaction_steps, found = select_interactions(reviews, items["item_id"], config.k, paths["reviews"].name)
+    if config.profile == "release":
+        unique, step, found = one_per_pair(reviews, paths["reviews"].name)
+        ratings, source = (parsed["ratings"][0], "ratings") if "ratings" in parsed else (reviews, "review lines")
+        core, interaction_steps = release_core(ratings, unique, items["item_id"], config.k, source)
+        interaction_steps.insert(0, step)
+    else:
+        core, interaction_steps, found = select_interactions(reviews, items["item_id"], config.k, paths["reviews"].name)
     problems.extend(found)
     steps += interaction_steps
 
@@ -278,7 +345,7 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
     readers_of_reviews = {p.id for p in PERSONAS if "review" in p.target_facts + p.history_facts}
     shown = roles.filter(pl.col("role") != "earlier")
     wanted = shown.filter(pl.col("user_id").replace_strict(personas, default=None).is_in(list(readers_of_reviews)))
-    texts = amazon.read_review_texts(paths["reviews"], wanted["line"].to_list())
+    texts = amazon.read_review_texts(paths["reviews"], wanted["line"].to_list(), wanted["offset"].to_list())
     roles = roles.with_columns(
         pl.col("line")
         .replace_strict({ln: t[0] for ln, t in texts.items()}, default=None, return_dtype=pl.String)
@@ -323,13 +390,13 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
 
 def render_prompts(roles: pl.DataFrame, items: pl.DataFrame, personas: dict[str, str]) -> list[dict[str, Any]]:
     """One prompt per user, ordered by persona then user (each persona's system prompt is a shared prefix)."""
-    catalog = {row["item_id"]: row for row in items.iter_rows(named=True)}
+    catalog = {row["item_id"]: row for row in items.to_dicts()}
     extra = ["user_prefers"] if "user_prefers" in roles.columns else []
     shown = roles.filter(pl.col("role") != "earlier").select(
         "user_id", "item_id", "rating", "role", "review_title", "review_text", *extra
     )
     prompts = []
-    for user, rows in itertools.groupby(shown.iter_rows(named=True), key=lambda r: r["user_id"]):
+    for user, rows in itertools.groupby(shown.to_dicts(), key=lambda r: r["user_id"]):
         rows = list(rows)
         target = rows[-1]
         history = [(catalog[r["item_id"]], r) for r in rows[:-1]]
