@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser(sys.modules[__name__], "push", "upload a built Hub folder to a dataset repo")
     args = parser.parse_args(argv)
     try:
-        return invoke(sys.modules[__name__], args)
+        return invoke(args)
     except StageError as err:
         print(f"distillrecdial push: error: {err}", file=sys.stderr)
         return err.exit_code

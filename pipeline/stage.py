@@ -67,7 +67,7 @@ def make_parser(
     else:
         parser = subparsers.add_parser(name, help=help_text, **options)
     module.add_arguments(parser)
-    parser.set_defaults(_stage=module)
+    parser.set_defaults(_stage=module, stage=name)
     return parser
 
 
