@@ -84,4 +84,6 @@ def test_distill_also_joins_another_teachers_valid_dialogues(teacher_run, tmp_pa
     ]
     assert len(rows) == len(records) + 4
     assert {r["dialogue_id"] for r in rows} >= {r["dialogue_id"] for r in llm[1:5]}
-    assert f"`{other}`" in (run / "distill" / "README.md").read_text()
+    # named without the local path (outside the run folder: by its file name)
+    card = (run / "distill" / "README.md").read_text()
+    assert f"`{MERGED_NAME}`" in card and str(tmp_path) not in card
