@@ -9,10 +9,11 @@ cite there; the prompt's ``inputs`` (what validation checks against) stay the pr
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
+
+from distillrecdial_kit.pipeline.seeded import digest
 
 
 def example_pool(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -29,9 +30,7 @@ def pick_example(prompt: dict[str, Any], pool: dict[str, list[dict[str, Any]]]) 
     candidates = [r for r in pool.get(prompt["persona"], []) if r["user_id"] != prompt["user_id"]]
     if not candidates:
         return None
-    return min(
-        candidates, key=lambda r: hashlib.sha256(f"{prompt['prompt_id']}\x1f{r['dialogue_id']}".encode()).digest()
-    )
+    return min(candidates, key=lambda r: digest(prompt["prompt_id"], r["dialogue_id"]))
 
 
 def with_example(prompt: dict[str, Any], pool: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:

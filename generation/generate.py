@@ -52,7 +52,7 @@ from distillrecdial_kit.pipeline.layout import (
     read_walk_prompts,
 )
 from distillrecdial_kit.pipeline.lock import generate_lock
-from distillrecdial_kit.pipeline.manifest import package_versions, record_stage
+from distillrecdial_kit.pipeline.manifest import package_versions, record_stage, sha256_file
 from distillrecdial_kit.pipeline.problems import ProblemLog
 from distillrecdial_kit.pipeline.stage import config_from
 
@@ -145,7 +145,7 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
     generator = generator_info(backend_name, config.role, spec, sampling)
     if few_shot:
         # other examples, other dialogues: a folder holds one setting (named inside the run, never a local path)
-        generator["few_shot"] = label_for(Path(few_shot), config.run)
+        generator["few_shot"] = f"{label_for(Path(few_shot), config.run)} (sha256 {sha256_file(Path(few_shot))[:16]})"
     if spec.options.get("dialogue_grammar"):
         generator["dialogue_grammar"] = True  # the form was constrained: the records say so
     check_generator(role_dir, generator)
@@ -257,6 +257,12 @@ def run(config: GenerateConfig) -> dict[str, Any]:
     ):
         if value not in allowed:
             raise StageError(f"--{name} {value!r}: choose one of {', '.join(allowed)}")
+    if config.batch_size < 1:
+        raise StageError("--batch-size must be at least 1")
+    if config.few_shot is not None and not Path(config.few_shot).is_file():
+        raise StageError(f"{config.few_shot} not found (--few-shot)")
+    if config.prompts == "walks" and (config.few_shot or config.backend_options.get("dialogue_grammar")):
+        raise StageError("--few-shot and dialogue_grammar shape plain dialogues; walk prompts take neither")
     walks = config.prompts == "walks"
     role = f"walks-{config.role}" if walks else config.role
     with generate_lock(config.run, role, config.shard_index, config.num_shards):

@@ -40,6 +40,9 @@ def config_from_args(args: argparse.Namespace) -> MergeConfig:
 
 def run(args: MergeConfig) -> dict[str, Any]:
     """Join the shard files into ``dialogues.jsonl`` in prompt order; return the summary (manifest entry)."""
+    for name, value, allowed in (("role", args.role, ROLES), ("prompts", args.prompts, PROMPT_KINDS)):
+        if value not in allowed:
+            raise StageError(f"--{name} {value!r}: choose one of {', '.join(allowed)}")
     walks = args.prompts == "walks"
     role_dir = RunLayout(args.run).raw_dir(args.role, "walks" if walks else "dialogues")
     if not list(role_dir.glob("shard-*-of-*.jsonl")):

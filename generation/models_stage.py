@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> ModelsConfig:
-    return config_from(ModelsConfig, args, models=tuple(args.model))
+    return config_from(ModelsConfig, args, models=tuple(dict.fromkeys(args.model)))
 
 
 def run(args: ModelsConfig) -> dict[str, Any]:

@@ -134,21 +134,9 @@ class RationalesConfig:
 
 
 def config_from_args(args: argparse.Namespace) -> RationalesConfig:
-    """The command line → a checked config: what cannot run is refused before anything is read."""
-    if not 0 <= args.shard_index < args.num_shards:
-        raise StageError(f"--shard-index must be in [0, {args.num_shards})")
-    if args.reviews is not None and not args.all:
-        raise StageError("--reviews is only read with --all")
-    if args.batch_size < 1:
-        raise StageError("--batch-size must be at least 1")
+    """The command line → a config (checked by :func:`run`, where Python callers meet it too)."""
     backend = args.backend or ("vllm" if args.model else "template")
     options = parse_backend_args(args.backend_arg)
-    if backend != "template" and not args.model:
-        raise StageError(f"--backend {backend} needs --model")
-    if backend == "template" and (options or args.adapter or args.model):
-        raise StageError("--backend template takes no --model, --adapter or --backend-arg: it runs no model")
-    if args.adapter and not Path(args.adapter).exists() and backend != "openai":
-        raise StageError(f"adapter folder not found: {args.adapter}")
     return RationalesConfig(
         run=args.run,
         backend=backend,
@@ -493,8 +481,25 @@ def summary_line(entry: dict[str, Any]) -> str:
     return line
 
 
+def check(config: RationalesConfig) -> None:
+    """What cannot run is refused before anything is read."""
+    if not 0 <= config.shard_index < config.num_shards:
+        raise StageError(f"--shard-index must be in [0, {config.num_shards})")
+    if config.reviews is not None and not config.every:
+        raise StageError("--reviews is only read with --all")
+    if config.batch_size < 1:
+        raise StageError("--batch-size must be at least 1")
+    if config.backend != "template" and not config.model:
+        raise StageError(f"--backend {config.backend} needs --model")
+    if config.backend == "template" and (config.backend_options or config.adapter or config.model):
+        raise StageError("--backend template takes no --model, --adapter or --backend-arg: it runs no model")
+    if config.adapter and not Path(config.adapter).exists() and config.backend != "openai":
+        raise StageError(f"adapter folder not found: {config.adapter}")
+
+
 def run(config: RationalesConfig) -> dict[str, Any]:
     """The stage: write this shard's rationales and record them in the manifest (or, with ``merge``, only merge)."""
+    check(config)
     folder = config.run / RATIONALES_DIR
     if config.merge:
         if not any(folder.glob("shard-*-of-*.jsonl")):

@@ -6,7 +6,6 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Any
 
 from distillrecdial_kit.pipeline import console
@@ -126,12 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage = next((arg for arg in argv if not arg.startswith("-")), None)  # the first word names the stage
     parser = build_parser(stage if stage in STAGES else None)
     args = parser.parse_args(argv)
-    module: ModuleType = args._stage
     try:
         with console.verbosity(args.verbosity):
-            if hasattr(module, "config_from_args"):
-                return invoke(args)
-            return module.run(args)  # a stage not yet in the typed shape
+            return invoke(args)
     except StageError as err:
         print(f"distillrecdial {args.stage}: error: {err}", file=sys.stderr)
         return err.exit_code

@@ -12,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import polars as pl
 
 from distillrecdial_kit.pipeline.console import warn
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.jsonl import Check, read_jsonl, require
 from distillrecdial_kit.pipeline.problems import ProblemLog
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MANIFEST_FILE = "manifest.json"
 ITEMS_FILE = "items.parquet"
@@ -175,6 +177,8 @@ def _missing(path: Path, command: str) -> StageError:
 
 def read_items(run: Path, columns: Sequence[str] | None = None) -> pl.DataFrame:
     """The catalog ``items.parquet`` (all columns, or ``columns``)."""
+    import polars as pl  # here, not at the top: Ray replicas import this module and need no polars
+
     path = RunLayout(run).items
     if not path.exists():
         raise _missing(path, f"prepare --out {run}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 
@@ -40,10 +41,12 @@ def test_generate_few_shot_stores_the_shown_prompt_and_says_so(teacher_run, samp
     argv = ["generate", "--run", str(run), "--role", "teacher", "--few-shot", str(examples), "--limit", "3"]
     entry = run_stage(argv)
     # The example file is named as the run sees it: inside the run relative to it, else by its name (no local path).
-    assert entry["written"] == 3 and entry["generator"]["few_shot"] == MERGED_NAME
+    # with the file's SHA-256, so another teacher's dialogues.jsonl is another setting
+    named = f"{MERGED_NAME} (sha256 {hashlib.sha256(examples.read_bytes()).hexdigest()[:16]})"
+    assert entry["written"] == 3 and entry["generator"]["few_shot"] == named
     for record in read_records(run / "raw" / "teacher" / MERGED_NAME):
         assert [m["role"] for m in record["prompt"]] == ["system", "user", "assistant", "user"]
-        assert record["generator"]["few_shot"] == MERGED_NAME
+        assert record["generator"]["few_shot"] == named
     # Another example file is another setting: the folder refuses to mix them.
     assert main([*argv[:-4], "--limit", "3"]) == 2
     assert "few_shot differ" in capsys.readouterr().err

