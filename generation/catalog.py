@@ -12,27 +12,8 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
+from distillrecdial_kit.generation.item_fields import ITEM_COLUMNS
 from distillrecdial_kit.pipeline.problems import Problem
-
-#: Columns of ``items.parquet``, in order.
-ITEM_COLUMNS = (
-    "item_id",
-    "title",
-    "year",
-    "genres",
-    "keywords",
-    "actors",
-    "directors",
-    "overview",
-    "collection",
-    "visual_caption",
-    "origin_country",
-    "tmdb_id",
-    "amazon_title",
-    "store",
-    "average_rating",
-    "rating_number",
-)
 
 TMDB_SCHEMA = {
     "item_id": pl.String,

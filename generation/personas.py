@@ -11,19 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from distillrecdial_kit.generation.item_fields import ITEM_FACTS
 from distillrecdial_kit.pipeline.seeded import digest, largest_remainder
-
-ALL_ITEM_FACTS = (
-    "title",
-    "year",
-    "genres",
-    "keywords",
-    "actors",
-    "directors",
-    "overview",
-    "collection",
-    "visual_caption",
-)
 
 
 @dataclass(frozen=True)
@@ -102,8 +91,8 @@ PERSONAS: tuple[Persona, ...] = (
     Persona(
         id="fully_expressive",
         name="Fully Expressive Seeker",
-        history_facts=("sentiment", "review", *ALL_ITEM_FACTS),
-        target_facts=("review", *ALL_ITEM_FACTS),
+        history_facts=("sentiment", "review", *ITEM_FACTS),
+        target_facts=("review", *ITEM_FACTS),
         opening="detailed, expert request",
         policy=(
             "The user is a film enthusiast who explains their taste in detail: they cite movies they watched, what "

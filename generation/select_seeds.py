@@ -23,6 +23,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from distillrecdial_kit.generation.collaborative import cosine_item_similarity
+from distillrecdial_kit.generation.item_fields import LIST_FACTS
 from distillrecdial_kit.generation.personas import PERSONAS
 from distillrecdial_kit.generation.selection import (
     STRATEGIES,
@@ -39,7 +40,6 @@ from distillrecdial_kit.pipeline.layout import SELECTION_FILE, RunLayout, read_i
 from distillrecdial_kit.pipeline.manifest import record_stage
 from distillrecdial_kit.pipeline.seeded import uniforms
 
-FACT_COLUMNS = ("genres", "keywords", "actors", "directors")
 REPRESENTATION = (
     "TF-IDF of the target and history items' genres, keywords, actors, directors, collection and ids, "
     "plus TF-IDF of the review texts the prompt shows; truncated SVD to {dims} dimensions; cosine distance"
@@ -87,7 +87,7 @@ def config_from_args(args: argparse.Namespace) -> SelectConfig:
 def item_fact_matrix(items: pl.DataFrame, index: dict[str, int]) -> sp.csr_matrix:
     """Items x facts, binary: ``g:Drama``-style prefixed genres, keywords, people, collection and the item."""
     frames = [items.select("item_id", pl.concat_str(pl.lit("i:"), "item_id").alias("fact"))]
-    for column in FACT_COLUMNS:
+    for column in LIST_FACTS:
         frames.append(
             items.select("item_id", pl.col(column).alias("fact"))
             .explode("fact")
@@ -168,7 +168,7 @@ def strategy_scores(config: SelectConfig, prompts: list[dict[str, Any]]) -> tupl
 
 def kcenter_picks(config: SelectConfig, prompts: list[dict[str, Any]], quota: dict[str, int]) -> dict[int, float]:
     """Prompt index → covering radius when picked, farthest-first within each persona."""
-    items = read_items(config.run, columns=["item_id", *FACT_COLUMNS, "collection"])
+    items = read_items(config.run, columns=["item_id", *LIST_FACTS, "collection"])
     index = {item: i for i, item in enumerate(items["item_id"].to_list())}
     features = user_features(
         user_item_matrix(prompts, index),

@@ -21,22 +21,6 @@ import orjson
 from distillrecdial_kit.generation.line_scan import LineScan, read_source_bytes
 from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
-#: Flattened TMDB facts, in the order the catalog stores them.
-TMDB_FIELDS = (
-    "item_id",
-    "tmdb_id",
-    "tmdb_title",
-    "year",
-    "genres",
-    "keywords",
-    "actors",
-    "directors",
-    "overview",
-    "collection",
-    "origin_country",
-    "visual_caption",
-)
-
 
 def _text(value: object) -> str | None:
     if isinstance(value, str) and value.strip():
@@ -96,7 +80,7 @@ def _tmdb_id(value: object) -> int | None:
 
 
 def flatten_tmdb(record: dict[str, Any], max_actors: int) -> dict[str, Any]:
-    """One TMDB record → the flat facts in ``TMDB_FIELDS`` (``item_id`` = its ``asin``)."""
+    """One TMDB record → the flat facts of the catalog's TMDB side (``item_id`` = its ``asin``)."""
     cast, crew = _credits(record)
     cast.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 1 << 30)
     collection = record.get("belongs_to_collection")
