@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from distillrecdial_kit.pipeline.console import warn
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.jsonl import Check, read_jsonl, require
@@ -219,4 +217,8 @@ def read_selection(run: Path) -> set[str] | None:
     path = RunLayout(run).selection
     if not path.exists():
         return None
-    return {orjson.loads(line)["prompt_id"] for line in path.read_bytes().splitlines() if line.strip()}
+    skipped = ProblemLog()
+    chosen = {record["prompt_id"] for record in read_jsonl(path, SELECTION_FILE, require(prompt_id=str), skipped)}
+    if skipped:
+        warn(SELECTION_FILE, f"bad lines skipped: {skipped.brief()}")
+    return chosen
