@@ -46,6 +46,7 @@ from distillrecdial_kit.pipeline.layout import BUILD_DIR, CACHE_DIR, HUB_DIR, RO
 from distillrecdial_kit.pipeline.lock import run_lock
 from distillrecdial_kit.pipeline.manifest import read_manifest, record_stage, sha256_file
 from distillrecdial_kit.pipeline.problems import ProblemLog, describe
+from distillrecdial_kit.pipeline.stage import config_from
 
 #: The `datasets` cache of a build, inside the run folder and removed when the build ends.
 BUILD_CACHE = Path(CACHE_DIR) / "build"
@@ -89,13 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> BuildConfig:
-    return BuildConfig(
-        run=args.run,
-        roles=tuple(args.roles) if args.roles else None,
-        repo_id=args.repo_id,
-        out=args.out,
-        allow_template=args.allow_template,
-    )
+    return config_from(BuildConfig, args, roles=tuple(args.roles) if args.roles else None)
 
 
 def remove_leftovers(run: Path, target: Path) -> None:

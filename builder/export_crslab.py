@@ -15,6 +15,7 @@ from typing import Any
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import RunLayout
 from distillrecdial_kit.pipeline.manifest import record_stage
+from distillrecdial_kit.pipeline.stage import config_from
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> ExportCrslabConfig:
-    return ExportCrslabConfig(run=args.run, out=args.out, tokenizer=args.tokenizer)
+    return config_from(ExportCrslabConfig, args)
 
 
 def run(config: ExportCrslabConfig) -> dict[str, Any]:

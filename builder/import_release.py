@@ -38,6 +38,7 @@ from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import INTERACTIONS_FILE, ROLES, RunLayout
 from distillrecdial_kit.pipeline.manifest import record_stage
 from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
+from distillrecdial_kit.pipeline.stage import config_from
 
 _BLOCK = re.compile(r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\n?\n?(.*?)<\|eot_id\|>", re.DOTALL)
 _RELEASE_MARKER = "<|reserved_special_token_10|>"
@@ -196,13 +197,7 @@ class ImportReleaseConfig:
 
 
 def config_from_args(args: argparse.Namespace) -> ImportReleaseConfig:
-    return ImportReleaseConfig(
-        run=args.run,
-        raw_responses=tuple(args.raw_responses),
-        splits=tuple(args.splits),
-        role=args.role,
-        model=args.model,
-    )
+    return config_from(ImportReleaseConfig, args)
 
 
 def run(config: ImportReleaseConfig) -> dict[str, Any]:

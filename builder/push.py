@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import yaml
 
 from distillrecdial_kit.pipeline.errors import StageError
-from distillrecdial_kit.pipeline.stage import invoke, make_parser
+from distillrecdial_kit.pipeline.stage import config_from, invoke, make_parser
 
 REPO_TYPE = "dataset"
 DEFAULT_REVISION = "main"
@@ -265,15 +265,7 @@ class PushConfig:
 
 
 def config_from_args(args: argparse.Namespace) -> PushConfig:
-    return PushConfig(
-        folder=args.folder,
-        repo_id=args.repo_id,
-        private=args.private,
-        revision=args.revision,
-        create_pr=args.create_pr,
-        message=args.message,
-        dry_run=args.dry_run,
-    )
+    return config_from(PushConfig, args)
 
 
 def _check_config(config: PushConfig) -> None:

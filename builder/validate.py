@@ -15,6 +15,7 @@ from distillrecdial_kit.generation.dialogue_parser import (
     check_dialogue,
     item_ids,
     parse_dialogue,
+    user_items,
 )
 from distillrecdial_kit.generation.personas import sees_history
 from distillrecdial_kit.generation.title_tags import Candidate, find_titles
@@ -41,9 +42,7 @@ def validate_record(
 
     for item in sorted(cited - set(catalog)):
         add(f"not_in_catalog:{item}")
-    candidates = [
-        catalog[i] for i in (record["target_item"], *(h["item_id"] for h in record["history"])) if i in catalog
-    ]
+    candidates = [catalog[i] for i in user_items(record) if i in catalog]
     if any(find_titles(turn.content, candidates) for turn in parsed.turns):
         add("title_instead_of_tag")
     if not sees_history(record["persona"]) and cited & {h["item_id"] for h in record["history"]}:

@@ -42,6 +42,7 @@ backtracking and a typical dialogue parses in tens of microseconds.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -359,14 +360,14 @@ def item_ids(text: str) -> list[str]:
     return list(dict.fromkeys(TAG.findall(text)))
 
 
-def shown_items(prompt: dict[str, Any]) -> set[str]:
+def shown_items(prompt: Mapping[str, Any]) -> set[str]:
     """Item ids a prompt showed the writer (its target and the history it was given): the only ones a dialogue
     written from it may cite."""
     inputs = prompt["inputs"]
     return {inputs["target"]["item_id"], *(h["item_id"] for h in inputs["history"])}
 
 
-def user_items(record: dict[str, Any]) -> list[str]:
+def user_items(record: Mapping[str, Any]) -> list[str]:
     """The user's items in a prompt or raw record, target first: what a title in their dialogue may refer to."""
     return [record["target_item"], *(h["item_id"] for h in record["history"])]
 

@@ -28,6 +28,7 @@ from distillrecdial_kit.generation.dialogue_parser import (
     check_dialogue,
     item_ids,
     parse_dialogue,
+    user_items,
 )
 from distillrecdial_kit.generation.personas import PERSONAS
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, raw_reader
@@ -101,9 +102,7 @@ def distill_record(
 ) -> tuple[dict[str, Any] | None, list[str], int]:
     """One raw record → (SFT example or ``None``, the errors that dropped it, titles mapped to tags)."""
     parsed = parse_dialogue(record["response"], carried_problems(record.get("problems", [])))
-    candidates = [
-        catalog[i] for i in (record["target_item"], *(h["item_id"] for h in record["history"])) if i in catalog
-    ]
+    candidates = [catalog[i] for i in user_items(record) if i in catalog]
     turns, recovered = [], 0
     for turn in parsed.turns:
         content, ids = recover_tags(turn.content, candidates)

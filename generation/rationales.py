@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import INTERACTIONS_FILE, ITEMS_FILE, PROMPTS_FILE
 from distillrecdial_kit.pipeline.manifest import package_versions, read_manifest, record_stage
 from distillrecdial_kit.pipeline.problems import ProblemLog
+from distillrecdial_kit.pipeline.stage import config_from
 
 ROLES = ("teacher", "student")
 #: How the template writer reads reviews.
@@ -135,29 +136,12 @@ class RationalesConfig:
 
 def config_from_args(args: argparse.Namespace) -> RationalesConfig:
     """The command line → a config (checked by :func:`run`, where Python callers meet it too)."""
-    backend = args.backend or ("vllm" if args.model else "template")
-    options = parse_backend_args(args.backend_arg)
-    return RationalesConfig(
-        run=args.run,
-        backend=backend,
-        model=args.model,
-        revision=args.revision,
-        adapter=args.adapter,
-        backend_options=options,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        num_shards=args.num_shards,
-        shard_index=args.shard_index,
-        limit=args.limit,
-        role=args.role,
+    return config_from(
+        RationalesConfig,
+        args,
+        backend=args.backend or ("vllm" if args.model else "template"),
+        backend_options=parse_backend_args(args.backend_arg),
         every=args.all,
-        reviews=args.reviews,
-        template_nlp=args.template_nlp,
-        merge=args.merge,
-        executor=args.executor,
         ray=ray_executor.RayOptions.from_args(args),
     )
 
@@ -258,6 +242,8 @@ def load_items(run: Path) -> dict[str, PreparedItem]:
 def make_requests(frame: pl.DataFrame, items: dict[str, PreparedItem]) -> list[dict[str, Any]]:
     """One backend request per review: the chat prompt plus what the template writer and the record need.
 
+    Plain JSON values only, so a request travels to Ray replicas as JSON bytes and comes back the same.
+
     ``persona`` carries the item id because backends derive each request's seed from (user_id, persona).
     """
     requests = []
@@ -271,8 +257,8 @@ def make_requests(frame: pl.DataFrame, items: dict[str, PreparedItem]) -> list[d
                 "item_id": item_id,
                 "review_line": line,
                 "rating": rating,
-                "review": (title, text),
-                "item": item.description,
+                "review": [title, text],
+                "item": asdict(item.description),
                 "prompt": request_messages(item.block, rating, title, text),
             }
         )
@@ -316,7 +302,9 @@ class TemplateRationaleBackend:
         results: list[str | Exception] = []
         for request, phrases in zip(prompts, read, strict=True):
             try:
-                written = write_rationales(request["item"], request["rating"], *request["review"], phrases=phrases)
+                written = write_rationales(
+                    ItemDescription(**request["item"]), request["rating"], *request["review"], phrases=phrases
+                )
                 results.append(format_rationale(*written))
             except (KeyError, IndexError, TypeError, ValueError) as err:
                 results.append(err)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import pickle
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -123,7 +122,7 @@ class Replica:
             self.fatal = str(err)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        """Prompts (pickled) → records (JSON bytes), or the name of the error a prompt raised.
+        """Prompts (JSON bytes) → records (JSON bytes), or the name of the error a prompt raised.
 
         Each row also carries its finish reason, and the batch's first row the retries the backend needed for it,
         so the driver's counts are a local run's. A replica whose backend did not load answers every prompt with
@@ -140,7 +139,7 @@ class Replica:
                 "retries": [0] * len(keys),
                 "fatal": [self.fatal] * len(keys),
             }
-        prompts = [pickle.loads(raw) for raw in batch["prompt"]]
+        prompts = [orjson.loads(raw) for raw in batch["prompt"]]
         before = getattr(self.backend, "retries", 0)
         results = self.backend.generate(prompts, self.job.sampling)
         retries = [0] * len(keys)
@@ -316,7 +315,7 @@ def run_on_ray(
             + (f" of {plan['gpus_per_replica']} GPU(s)" if plan["gpus_per_replica"] else ""),
         )
         spec = replace(job.spec, options=replica_options(job.backend, job.spec.options, plan["gpus_per_replica"]))
-        rows = [{"key": key, "prompt": pickle.dumps(prompt)} for key, prompt in todo]
+        rows = [{"key": key, "prompt": orjson.dumps(prompt)} for key, prompt in todo]
         blocks = max(1, -(-len(rows) // batch_size))
         dataset = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
             Replica,

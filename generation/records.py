@@ -132,6 +132,6 @@ def prompt_record(
 def make_record(prompt: Mapping[str, Any], response: str, generator: Generator, key: str) -> RawRecord:
     """The raw record of a plain prompt and the model's text (a backend ``Completion``), parsed and checked."""
     parsed = check_dialogue(
-        parse_dialogue(response, generation_problems(response)), prompt["target_item"], shown_items(dict(prompt))
+        parse_dialogue(response, generation_problems(response)), prompt["target_item"], shown_items(prompt)
     )
     return prompt_record(prompt, response, generator, key, parsed)

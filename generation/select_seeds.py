@@ -23,6 +23,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from distillrecdial_kit.generation.collaborative import cosine_item_similarity
+from distillrecdial_kit.generation.dialogue_parser import user_items
 from distillrecdial_kit.generation.item_fields import LIST_FACTS
 from distillrecdial_kit.generation.personas import PERSONAS
 from distillrecdial_kit.generation.selection import (
@@ -39,6 +40,7 @@ from distillrecdial_kit.pipeline.jsonl import require
 from distillrecdial_kit.pipeline.layout import SELECTION_FILE, RunLayout, read_items, read_prompts
 from distillrecdial_kit.pipeline.manifest import record_stage
 from distillrecdial_kit.pipeline.seeded import uniforms
+from distillrecdial_kit.pipeline.stage import config_from
 
 REPRESENTATION = (
     "TF-IDF of the target and history items' genres, keywords, actors, directors, collection and ids, "
@@ -78,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> SelectConfig:
     if args.budget < 1 or args.dims < 1:
         raise StageError("--budget and --dims must be >= 1")
-    return SelectConfig(run=args.run, strategy=args.strategy, budget=args.budget, seed=args.seed, dims=args.dims)
+    return config_from(SelectConfig, args)
 
 
 # -- reading the run folder ---------------------------------------------------------------------
@@ -106,7 +108,7 @@ def user_item_matrix(prompts: list[dict[str, Any]], index: dict[str, int]) -> sp
     """Prompts x items: 1 for the target and each history item in the catalog."""
     rows, cols = [], []
     for row, prompt in enumerate(prompts):
-        for item in [prompt["target_item"], *(h["item_id"] for h in prompt["history"])]:
+        for item in user_items(prompt):
             if item in index:
                 rows.append(row)
                 cols.append(index[item])
