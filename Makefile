@@ -63,7 +63,7 @@ demo: setup
 demo-llm: RUN = runs/demo-llm
 LLM := smollm2-135m-instruct
 LLM_USERS ?= 16
-LLM_STEPS ?= 8
+LLM_STEPS ?= 10
 LLM_VLLM := --backend-arg enforce_eager=true --backend-arg max_model_len=4096 --backend-arg dtype=float32
 demo-llm: setup
 	$(BIN)/distillrecdial models --model $(LLM)
@@ -79,16 +79,19 @@ demo-llm: setup
 	$(BIN)/distillrecdial distill --run $(RUN) --also $(RUN)-teacher-llm/raw/teacher/dialogues.jsonl --eval-fraction 0.2
 	$(BIN)/python train_student.py --model_name_or_path $(LLM) --dataset_name $(RUN)/distill \
 		--use_peft --lora_r 16 --lora_alpha 32 --lora_target_modules all-linear --learning_rate 2e-3 \
-		--max_steps $(LLM_STEPS) --per_device_train_batch_size 2 --max_length 768 --seed 42 --output_dir $(RUN)/student \
+		--max_steps $(LLM_STEPS) --per_device_train_batch_size 2 --max_length 1024 --seed 42 --output_dir $(RUN)/student \
 		--report_to none --save_strategy no --use_cpu --disable_tqdm true
+	# the student writes for users distill held out of its training set (its validation users)
 	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN) --role student --model $(LLM) --adapter $(RUN)/student \
-		--limit $(LLM_USERS) --temperature 0 --seed 42 --max-new-tokens 256 $(LLM_VLLM)
+		--users $(RUN)/distill/validation.jsonl --limit $(LLM_USERS) --temperature 0 --seed 42 --max-new-tokens 384 \
+		$(LLM_VLLM)
 	$(BIN)/distillrecdial build --run $(RUN) --roles teacher student --allow-template
 	$(BIN)/distillrecdial report --run $(RUN)
-	# the base model on the same prompts, for the before/after table
+	# the base model on the same held-out prompts, for the before/after table
 	mkdir -p $(RUN)-student-base && cp $(RUN)/prompts.jsonl $(RUN)-student-base/
 	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN)-student-base --role student --model $(LLM) \
-		--limit $(LLM_USERS) --temperature 0 --seed 42 --max-new-tokens 256 $(LLM_VLLM)
+		--users $(RUN)/distill/validation.jsonl --limit $(LLM_USERS) --temperature 0 --seed 42 --max-new-tokens 384 \
+		$(LLM_VLLM)
 	$(BIN)/python benchmarks/bench_student.py --compare $(RUN)-student-base $(RUN)
 
 ## test: lint, then the test suite (offline)

@@ -49,6 +49,7 @@ from distillrecdial_kit.pipeline.layout import (
     RunLayout,
     read_prompts,
     read_selection,
+    read_user_ids,
     read_walk_prompts,
 )
 from distillrecdial_kit.pipeline.lock import generate_lock
@@ -78,6 +79,7 @@ class GenerateConfig:
     num_shards: int = 1
     shard_index: int = 0
     limit: int | None = None
+    users: Path | None = None  # only the prompts of the users named in this JSONL file (rows with a user_id)
     executor: str = "local"
     ray_address: str | None = None
     ray_replicas: int | None = None
@@ -99,6 +101,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RAW_JSONL",
         help="show each prompt one valid dialogue of another user with its persona from this raw dialogues.jsonl "
         "(e.g. the template teacher's), as an earlier exchange: lets a small model pick up the format",
+    )
+    parser.add_argument(
+        "--users",
+        type=Path,
+        metavar="JSONL",
+        help="only the prompts of the users in this JSONL file's user_id fields, e.g. RUN/distill/validation.jsonl "
+        "(the users distill held out of training: a student's held-out test)",
     )
     add_model_arguments(
         parser,
@@ -154,6 +163,10 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
     selected = None if walk_mode else read_selection(config.run)
     if selected is not None:
         prompts = [p for p in prompts if p["prompt_id"] in selected]
+    order = prompt_order(prompts)  # the merged file's order, whichever users this call writes for
+    users = None if config.users is None else read_user_ids(config.users, skipped)
+    if users is not None:
+        prompts = [p for p in prompts if p["user_id"] in users]
     mine = [p for p in prompts if shard_of(p["prompt_id"], config.num_shards) == config.shard_index]
     if config.limit is not None:
         mine = mine[: config.limit]
@@ -224,13 +237,14 @@ def _generate(config: GenerateConfig) -> dict[str, Any]:
 
     merged = None
     if config.num_shards == 1:
-        merged = merge_shards(role_dir, prompt_order(prompts))
+        merged = merge_shards(role_dir, order)
     return {
         "backend": backend_name,
         "generator": {k: v for k, v in generator.items() if k != "versions"},
         "shard": [config.shard_index, config.num_shards],
         "executor": executor,
         "selection": None if selected is None else {"file": SELECTION_FILE, "prompts": len(selected)},
+        "users": None if users is None else {"file": label_for(config.users, config.run), "users": len(users)},
         "prompts": len(mine),
         "already_done": len(mine) - len(todo),
         "written": written,

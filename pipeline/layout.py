@@ -222,3 +222,11 @@ def read_selection(run: Path) -> set[str] | None:
     if skipped:
         warn(SELECTION_FILE, f"bad lines skipped: {skipped.brief()}")
     return chosen
+
+
+def read_user_ids(path: Path, problems: ProblemLog | None = None) -> set[str]:
+    """The ``user_id`` of every row of a JSONL file (e.g. ``RUN/distill/validation.jsonl``, the held-out users):
+    which users' prompts `generate --users` keeps. A bad line is skipped into ``problems``, named."""
+    if not path.is_file():
+        raise StageError(f"{path}: no such file (expected JSONL rows with a user_id, e.g. distill/validation.jsonl)")
+    return {row["user_id"] for row in read_jsonl(path, path.name, require(user_id=str), problems)}

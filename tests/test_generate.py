@@ -59,6 +59,25 @@ def test_rerun_does_nothing_new_and_changed_settings_are_refused(run, capsys):
     assert (run / "raw" / "teacher" / GENERATOR_FILE).exists()
 
 
+def test_users_file_keeps_only_those_users_and_a_later_call_adds_the_rest_in_prompt_order(run, tmp_path, capsys):
+    """`--users distill/validation.jsonl` is how a student writes for the held-out users only."""
+    prompts = [orjson.loads(x) for x in (run / PROMPTS_FILE).read_bytes().splitlines()]
+    chosen = sorted({p["user_id"] for p in prompts})[:3]
+    users = tmp_path / "validation.jsonl"
+    users.write_bytes(b"".join(orjson.dumps({"user_id": u, "messages": []}) + b"\n" for u in chosen) + b"{bad\n")
+    entry = run_stage(gen_args(run, "--users", str(users)))
+    written = records(run / "raw" / "teacher" / MERGED_NAME)
+    assert {r["user_id"] for r in written} == set(chosen)
+    assert entry["written"] == len([p for p in prompts if p["user_id"] in chosen]) == len(written)
+    assert entry["users"] == {"file": "validation.jsonl", "users": 3}  # outside the run: no local path
+    assert entry["skipped_lines"]["counts"]  # the bad line is named, not a traceback
+    run_stage(gen_args(run))  # everyone else: the merged file follows the prompts file's order
+    merged = records(run / "raw" / "teacher" / MERGED_NAME)
+    assert [(r["user_id"], r["persona"]) for r in merged] == [(p["user_id"], p["persona"]) for p in prompts]
+    assert main(gen_args(run, "--users", str(tmp_path / "missing.jsonl"))) == 2
+    assert "missing.jsonl: no such file" in capsys.readouterr().err
+
+
 def test_three_shards_merge_to_the_single_run_and_duplicates_are_rejected(run, tmp_path, capsys):
     single = tmp_path / "single"
     shutil.copytree(run, single)
