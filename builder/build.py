@@ -39,6 +39,7 @@ from distillrecdial_kit.dataset_card.render import card_metadata, render_card
 from distillrecdial_kit.dataset_card.stats import card_stats
 from distillrecdial_kit.distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS, FEATURES
 from distillrecdial_kit.pipeline.atomic import glob_escape, remove_stale_temps, staging_dir, write_bytes, write_text
+from distillrecdial_kit.pipeline.background import Background, cpus
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.faults import failpoint
 from distillrecdial_kit.pipeline.jsonl import label_for
@@ -51,6 +52,9 @@ from distillrecdial_kit.pipeline.stage import config_from
 #: The `datasets` cache of a build, inside the run folder and removed when the build ends.
 BUILD_CACHE = Path(CACHE_DIR) / "build"
 DEFAULT_REPO_ID = "planeB/DistillRecDial"
+#: Dialogues from which a build with ``workers`` > 1 links entities in worker processes and measures its card
+#: in a second process beside the row writing (below it, starting processes costs more than it saves).
+PARALLEL_MIN = 5000
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ class BuildConfig:
     out: Path | None = None
     #: publish even when every valid dialogue was written by the rule-based template backend
     allow_template: bool = False
+    #: processes for a large corpus's validation and card measurements. From Python the default is 1: worker
+    #: processes import the calling script again, which is safe only under ``if __name__ == "__main__":``.
+    #: The CLI's default is one per CPU.
+    workers: int = 1
 
     @property
     def target(self) -> Path:
@@ -87,10 +95,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="publish even when every valid dialogue was written by the rule-based template backend "
         "(the card then says so in its first paragraph)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="processes for a large corpus's validation and card measurements (default: the CPUs available)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> BuildConfig:
-    return config_from(BuildConfig, args, roles=tuple(args.roles) if args.roles else None)
+    return config_from(
+        BuildConfig, args, roles=tuple(args.roles) if args.roles else None, workers=args.workers or cpus()
+    )
 
 
 def remove_leftovers(run: Path, target: Path) -> None:
@@ -114,6 +129,8 @@ def run(config: BuildConfig) -> dict[str, Any]:
     ``quality_from``: ``"report"`` when the card's quality data was the `report` stage's (fresh), else
     ``"measured"``.
     """
+    if config.workers < 1:
+        raise StageError(f"--workers {config.workers}: give at least 1")
     config.run.mkdir(parents=True, exist_ok=True)
     was_enabled = not are_progress_bars_disabled()
     disable_progress_bars()
@@ -132,7 +149,7 @@ def _build(config: BuildConfig) -> dict[str, Any]:
     target = config.target
     remove_leftovers(run, target)
     skipped = ProblemLog()  # bad lines of the raw files: skipped, counted and named
-    plan = make_plan(run, roles, run / BUILD_CACHE, skipped)
+    plan = make_plan(run, roles, run / BUILD_CACHE, skipped, config.workers)
     if not plan:
         raise StageError(f"no dialogues to build in {run / 'raw'} for roles {', '.join(roles)}", exit_code=1)
     if rule_based_only(plan.rows) and not config.allow_template:
@@ -144,19 +161,22 @@ def _build(config: BuildConfig) -> dict[str, Any]:
     items = load_items(run)
     catalog = {item["item_id"]: item for item in items}
 
+    # The card's tables and figures: kept by `report` when it ran on exactly these inputs, else measured here,
+    # in a second process while this one writes the rows when the corpus is large enough to gain from it.
+    fresh = card_quality.read_fresh(run, roles, CARD_PARAMETERS)
+    workers = config.workers if len(plan) >= PARALLEL_MIN else 1
+    beside = fresh is None and workers > 1
     staging = staging_dir(target)
-    try:
-        configs, walks = write_configs(run, plan, items, catalog, staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with Background(card_report, run, tuple(roles), enabled=beside) as measuring:
+        try:
+            configs, walks = write_configs(run, plan, items, catalog, staging, workers)
+            quality = fresh if fresh is not None else measuring.result()
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    quality_from = "report" if fresh is not None else "measured"
     stats = card_stats(plan.rows, configs["items"]["splits"]["train"][0], configs["kg"]["splits"]["train"][0])
     benchmark = benchmark_tables(RunLayout(run).eval_results, staging)
-    # The card's tables and figures: kept by `report` when it ran on exactly these inputs, else measured here.
-    quality = card_quality.read_fresh(run, roles, CARD_PARAMETERS)
-    quality_from = "report" if quality is not None else "measured"
-    if quality is None:
-        quality = card_report(run, roles)
     figures = render_all(quality)
     for name, png in figures.items():
         write_bytes(staging / "figures" / name, png)
@@ -206,12 +226,17 @@ def _build(config: BuildConfig) -> dict[str, Any]:
 
 
 def write_configs(
-    run: Path, plan: Plan, items: list[dict[str, Any]], catalog: dict[str, dict[str, Any]], staging: Path
+    run: Path,
+    plan: Plan,
+    items: list[dict[str, Any]],
+    catalog: dict[str, dict[str, Any]],
+    staging: Path,
+    workers: int = 1,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]] | None]:
     """Every published config's parquet files in ``staging``; returns the card's per-config sizes and the train
     walk rows (None when the run publishes no walks)."""
     writer = HubWriter(staging, run / BUILD_CACHE / "arrow", published_configs(run, plan.roles()))
-    write_dialogue_configs(plan.iter_rows(), catalog, writer, total=len(plan))
+    write_dialogue_configs(plan.iter_rows(), catalog, writer, total=len(plan), workers=workers)
     write_catalog_configs(run, items, writer)
     walks = write_walks(run, plan.roles(), plan.splits, set(catalog), writer) if "walks" in writer.writers else []
     for name in OPTIONAL_CONFIGS & set(writer.writers):  # e.g. `rationales`, only when their stage has run

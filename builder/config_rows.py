@@ -7,6 +7,8 @@ any corpus size. The catalog-sized configs (`items`, `kg`, `rationales`) and `wa
 
 from __future__ import annotations
 
+import collections
+import multiprocessing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from distillrecdial_kit.pipeline.console import progress
 
 #: Valid dialogues whose turns are linked in one call of the entity linker.
 LINK_CHUNK = 2000
+#: What a `crslab` row is made of, of a plan row (all a linking worker is sent).
+_CRSLAB_INPUT = ("dialogue_id", "persona", "target_item", "turns")
 
 
 def raw_projection(row: dict[str, Any]) -> dict[str, Any]:
@@ -44,27 +48,88 @@ def linked_dialogs(linker: Any, rows: list[dict[str, Any]], catalog: dict[str, d
     return [[next(linked) for _ in row["turns"]] for row in rows]
 
 
-def write_dialogue_configs(
-    plan_rows: Iterable[dict[str, Any]], catalog: dict[str, dict[str, Any]], writer: HubWriter, total: int
-) -> None:
-    """`raw` (every dialogue), `sft` and `crslab` (valid ones) of each plan row, in plan order per split."""
-    linker = None
-    rows = progress(plan_rows, total=total, desc="build: rows", unit="dlg", disable=None)
-    for chunk in _chunks(rows, LINK_CHUNK):
-        valid = []
-        for row in chunk:
-            writer.add("raw", row["split"], raw_projection(row))
-            if row["valid"]:
-                writer.add("sft", row["split"], sft_row(row, row["turns"], catalog))
-                valid.append(row)
-        if not valid:
-            continue
-        if linker is None:
-            from distillrecdial_kit.builder.entity_linking import EntityLinker
+#: What a linking worker needs of each catalog item: the linker's names and the display title.
+_LINK_FIELDS = ("item_id", "title", "year", "actors", "directors", "genres", "keywords", "collection")
+#: A linking worker's catalog and linker (built once per worker process, not sent with every chunk).
+_WORKER: dict[str, Any] = {}
 
-            linker = EntityLinker.from_items(list(catalog.values()))
-        for row, dialog in zip(valid, linked_dialogs(linker, valid, catalog), strict=True):
-            writer.add("crslab", row["split"], crslab_row(row, row["turns"], catalog, dialog))
+
+def _start_link_worker(catalog: dict[str, dict[str, Any]]) -> None:
+    from distillrecdial_kit.builder.entity_linking import EntityLinker
+
+    _WORKER["catalog"] = catalog
+    _WORKER["linker"] = EntityLinker.from_items(list(catalog.values()))
+
+
+def _crslab_rows(rows: list[dict[str, Any]], linker: Any, catalog: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `crslab` rows of valid plan rows, their turns linked in one batched call."""
+    return [
+        crslab_row(row, row["turns"], catalog, dialog)
+        for row, dialog in zip(rows, linked_dialogs(linker, rows, catalog), strict=True)
+    ]
+
+
+def _crslab_chunk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return _crslab_rows(rows, _WORKER["linker"], _WORKER["catalog"])
+
+
+def write_dialogue_configs(
+    plan_rows: Iterable[dict[str, Any]],
+    catalog: dict[str, dict[str, Any]],
+    writer: HubWriter,
+    total: int,
+    workers: int = 1,
+) -> None:
+    """`raw` (every dialogue), `sft` and `crslab` (valid ones) of each plan row, in plan order per split.
+
+    With ``workers`` > 1 the `crslab` rows (entity linking, the heaviest part) are made by that many worker
+    processes, :data:`LINK_CHUNK` dialogues per task, and written in plan order as they come back.
+    """
+    rows = progress(plan_rows, total=total, desc="build: rows", unit="dlg", disable=None)
+    pool = None
+    if workers > 1:
+        slim = {item_id: {key: item.get(key) for key in _LINK_FIELDS} for item_id, item in catalog.items()}
+        context = multiprocessing.get_context("forkserver")  # fresh interpreters: no copy of this one's threads
+        pool = context.Pool(workers, initializer=_start_link_worker, initargs=(slim,))
+    linker = None
+    pending: collections.deque = collections.deque()  # (splits, result) of chunks in flight, in plan order
+
+    def write_back(splits: list[str], crslab: list[dict[str, Any]]) -> None:
+        for split, row in zip(splits, crslab, strict=True):
+            writer.add("crslab", split, row)
+
+    try:
+        for chunk in _chunks(rows, LINK_CHUNK):
+            valid = []
+            for row in chunk:
+                writer.add("raw", row["split"], raw_projection(row))
+                if row["valid"]:
+                    writer.add("sft", row["split"], sft_row(row, row["turns"], catalog))
+                    valid.append(row)
+            if not valid:
+                continue
+            splits = [row["split"] for row in valid]
+            if pool is not None:
+                slim_rows = [{key: row[key] for key in _CRSLAB_INPUT} for row in valid]
+                pending.append((splits, pool.apply_async(_crslab_chunk, (slim_rows,))))
+                while len(pending) > 2 * workers:  # flat memory: a few chunks in flight
+                    done_splits, result = pending.popleft()
+                    write_back(done_splits, result.get())
+                continue
+            if linker is None:
+                from distillrecdial_kit.builder.entity_linking import EntityLinker
+
+                linker = EntityLinker.from_items(list(catalog.values()))
+            write_back(splits, _crslab_rows(valid, linker, catalog))
+        while pending:
+            done_splits, result = pending.popleft()
+            write_back(done_splits, result.get())
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        if pool is not None:
+            pool.terminate()
 
 
 def item_rows(items: list[dict[str, Any]], rationales: dict[str, list[str]]) -> Iterator[dict[str, Any]]:

@@ -9,7 +9,9 @@ of each row (no prompt, no model text) stays in memory, for the card.
 
 from __future__ import annotations
 
+import collections
 import itertools
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -33,6 +35,10 @@ from distillrecdial_kit.pipeline.problems import ProblemLog
 
 PLAN_FILE = Path(BUILD_DIR) / PLAN_NAME
 ROLES_ORDER = ("student", "teacher")
+#: Raw files from this size on (about 5,000 dialogues) are validated by worker processes, when allowed some.
+PARALLEL_VALIDATION_BYTES = 20 << 20
+#: Records per validation task sent to a worker process.
+VALIDATE_CHUNK = 500
 
 
 def load_items(run: Path) -> list[dict[str, Any]]:
@@ -100,24 +106,73 @@ def light(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _validated_rows(run: Path, roles: list[str], skipped: ProblemLog | None) -> Iterator[dict[str, Any]]:
-    """Every raw dialogue of ``roles`` validated into a `raw` row, in file order; duplicates of an id dropped.
+def _validated_row(record: dict[str, Any], catalog: dict[str, Candidate]) -> dict[str, Any]:
+    parsed = validate_record(record, catalog)
+    turns = [{"role": t.role, "content": t.content} for t in parsed.turns]
+    return raw_row(record, turns, parsed.problems)
 
-    A bad line of a raw file is skipped into ``skipped`` (file:line: reason), never the end of reading.
-    """
-    catalog = {i["item_id"]: Candidate(i["item_id"], i["title"], i["year"]) for i in load_items(run)}
+
+#: The catalog of a validation worker process (set once per worker, not sent with every chunk).
+_WORKER_CATALOG: dict[str, Candidate] = {}
+
+
+def _start_worker(catalog: dict[str, Candidate]) -> None:
+    _WORKER_CATALOG.update(catalog)
+
+
+def _validate_chunk(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_validated_row(record, _WORKER_CATALOG) for record in records]
+
+
+def _chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _unique_records(run: Path, roles: list[str], skipped: ProblemLog | None) -> Iterator[dict[str, Any]]:
+    """Every raw record of ``roles`` in file order, the first of each ``dialogue_id`` only; a bad line of a raw
+    file is skipped into ``skipped`` (file:line: reason), never the end of reading."""
     seen: set[str] = set()
     for role in roles:
         source = RunLayout(run).raw_dialogues(role)
         if not source.exists():
             raise StageError(f"{source} not found; run `distillrecdial generate --role {role}` (and merge) first")
         for record in raw_reader(source, run, skipped):
-            if record["dialogue_id"] in seen:
-                continue
-            seen.add(record["dialogue_id"])
-            parsed = validate_record(record, catalog)
-            turns = [{"role": t.role, "content": t.content} for t in parsed.turns]
-            yield raw_row(record, turns, parsed.problems)
+            if record["dialogue_id"] not in seen:
+                seen.add(record["dialogue_id"])
+                yield record
+
+
+def _validated_rows(
+    run: Path, roles: list[str], skipped: ProblemLog | None, workers: int = 1
+) -> Iterator[dict[str, Any]]:
+    """Every raw dialogue of ``roles`` validated into a `raw` row, in file order; duplicates of an id dropped.
+
+    A large corpus is validated by ``workers`` processes, :data:`VALIDATE_CHUNK` records per task, the rows
+    coming back in file order (the same rows as one process gives).
+    """
+    catalog = {i["item_id"]: Candidate(i["item_id"], i["title"], i["year"]) for i in load_items(run)}
+    records = _unique_records(run, roles, skipped)
+    size = sum(p.stat().st_size for r in roles if (p := RunLayout(run).raw_dialogues(r)).exists())
+    if workers < 2 or size < PARALLEL_VALIDATION_BYTES:
+        for record in records:
+            yield _validated_row(record, catalog)
+        return
+    context = multiprocessing.get_context("forkserver")  # fresh interpreters: no copy of this one's threads
+    with context.Pool(workers, initializer=_start_worker, initargs=(catalog,)) as pool:
+        pending: collections.deque = collections.deque()  # at most two chunks per worker in flight: flat memory
+        for chunk in _chunks(records, VALIDATE_CHUNK):
+            pending.append(pool.apply_async(_validate_chunk, (chunk,)))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
 
 
 def user_splits(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
@@ -129,7 +184,7 @@ def user_splits(rows: Iterable[dict[str, Any]]) -> dict[str, str]:
     return assign_splits(strata)
 
 
-def make_plan(run: Path, roles: list[str], workdir: Path, skipped: ProblemLog | None = None) -> Plan:
+def make_plan(run: Path, roles: list[str], workdir: Path, skipped: ProblemLog | None = None, workers: int = 1) -> Plan:
     """Validate every raw dialogue of ``roles`` and assign splits, streaming; the plan is written in ``workdir``.
 
     Two passes over disk, never the corpus in memory: the validated rows go to a spool file (their split
@@ -143,7 +198,8 @@ def make_plan(run: Path, roles: list[str], workdir: Path, skipped: ProblemLog | 
     spool = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            for row in progress(_validated_rows(run, roles, skipped), desc="build: validate", unit="dlg", disable=None):
+            validated = _validated_rows(run, roles, skipped, workers)
+            for row in progress(validated, desc="build: validate", unit="dlg", disable=None):
                 handle.write(orjson.dumps(row) + b"\n")
                 rows.append(light(row))
         splits = user_splits(rows)

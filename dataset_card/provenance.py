@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ TEMPLATE_BACKEND = "template"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+@lru_cache(maxsize=1024)
 def is_local_path(name: str) -> bool:
-    """Whether ``name`` is a path on some machine rather than a Hub id or an API model name."""
+    """Whether ``name`` is a path on some machine rather than a Hub id or an API model name (asked once per name:
+    a corpus repeats its few generators on every record)."""
     if name.startswith(("/", ".", "~")) or "\\" in name or Path(name).exists():
         return True
     return "/" in name and not _HUB_ID.match(name)

@@ -110,19 +110,16 @@ def _same_sequel(window: list[str], variant: list[str]) -> bool:
     return not variant[-1].isdigit() or variant[-1] in window
 
 
-def _best_window(words: list[str], taken: list[bool], variant: list[str]) -> tuple[int, int] | None:
+def _best_window(
+    words: list[str], taken: list[bool], variant: list[str], starts: list[int], ends: set[int]
+) -> tuple[int, int] | None:
     """The free window of about the title's length most similar to it, if similar enough (a near miss).
 
     Words are compared without spaces, so "Spiderman" matches "Spider-Man" and "Spiderverse" "Spider-Verse".
+    Only windows that start and end like the title can match (_similar_edges): ``starts`` are the positions of
+    words starting like its first word, ``ends`` of those ending like its last.
     """
     target = "".join(variant)
-    head, tail = variant[0][:3], variant[-1][-3:]
-    # Only windows that start and end like the title can match (_similar_edges): find those positions once
-    # instead of slicing every window of every size.
-    starts = [i for i, w in enumerate(words) if w[:3] == head]
-    if not starts:  # no window can start like the title
-        return None
-    ends = {j for j, w in enumerate(words) if w[-3:] == tail}
     best: tuple[float, int, int] | None = None
     for size in range(max(1, len(variant) - 2), len(variant) + 2):
         for i in starts:
@@ -140,10 +137,46 @@ def _best_window(words: list[str], taken: list[bool], variant: list[str]) -> tup
     return None if best is None else (best[1], best[2])
 
 
+@dataclass(frozen=True)
+class _Title:
+    """A candidate's title as find_titles reads it: its word variants, and the letters a near miss needs."""
+
+    candidate: Candidate
+    variants: tuple[list[str], ...]
+    #: long enough for a near-miss search: the first three letters of its first word and last three of its last
+    fuzzy: tuple[str, str] | None
+
+    def could_match(self, words: set[str], heads: set[str], tails: set[str]) -> bool:
+        """False when the text cannot hold it: no variant's first word, and no near-miss window's edges."""
+        if any(variant[0] in words for variant in self.variants):
+            return True
+        return self.fuzzy is not None and self.fuzzy[0] in heads and self.fuzzy[1] in tails
+
+
+@lru_cache(maxsize=1 << 12)
+def _by_length(candidates: tuple[Candidate, ...]) -> list[_Title]:
+    """The candidates with a title, longest title first (ties by id): one sort per dialogue's candidate set,
+    not one per turn."""
+    titles = []
+    for candidate in candidates:
+        variants = _variants(candidate.title)
+        full = variants[0]
+        if full:
+            fuzzy = len(full) >= 2 and len(" ".join(full)) >= FUZZY_MIN_CHARS
+            titles.append(_Title(candidate, variants, (full[0][:3], full[-1][-3:]) if fuzzy else None))
+    return sorted(titles, key=lambda t: (-len(t.variants[0]), t.candidate.item_id))
+
+
 def find_titles(text: str, candidates: list[Candidate]) -> list[tuple[int, int, str]]:
     """Non-overlapping ``(start, end, item_id)`` spans where a candidate's title is written."""
     tokens = _tokens(text)
     words = [t[0] for t in tokens]
+    # Most turns name none of the candidates: a set test per title rules them out before any window is read.
+    heads, tails = {w[:3] for w in words}, {w[-3:] for w in words}
+    word_set = set(words)
+    titles = [t for t in _by_length(tuple(candidates)) if t.could_match(word_set, heads, tails)]
+    if not titles:
+        return []
     taken = [False] * len(tokens)
     found: list[tuple[int, int, str]] = []
 
@@ -155,16 +188,16 @@ def find_titles(text: str, candidates: list[Candidate]) -> list[tuple[int, int, 
         found.append((*_expand(text, tokens[first][1], tokens[last][2]), item_id))
         return True
 
-    by_length = sorted(
-        ((_variants(c.title), c) for c in candidates if _variants(c.title)[0]),
-        key=lambda vc: (-len(vc[0][0]), vc[1].item_id),
-    )
     positions: dict[str, list[int]] = {}  # word → where it occurs: exact matches start only there
+    starts_at: dict[str, list[int]] = {}  # first three letters → where: near misses start only there
+    ends_at: dict[str, set[int]] = {}  # last three letters → where: near misses end only there
     for i, word in enumerate(words):
         positions.setdefault(word, []).append(i)
-    for variants, candidate in by_length:  # longest titles first, so they win over titles they contain
+        starts_at.setdefault(word[:3], []).append(i)
+        ends_at.setdefault(word[-3:], set()).add(i)
+    for title in titles:  # longest first, so they win over titles they contain
         hit = False
-        for variant in variants:  # exact matches: the full title, then without its leading article
+        for variant in title.variants:  # exact matches: the full title, then without its leading article
             n = len(variant)
             for i in positions.get(variant[0], ()):
                 if i + n > len(words):
@@ -174,12 +207,12 @@ def find_titles(text: str, candidates: list[Candidate]) -> list[tuple[int, int, 
                 start, end = tokens[i][1], tokens[i + n - 1][2]
                 if (n == 1 or len("".join(variant)) < 4) and not _cued(text, start, end):
                     continue
-                hit = claim(i, i + n - 1, candidate.item_id) or hit
-        full = variants[0]
-        if not hit and len(full) >= 2 and len(" ".join(full)) >= FUZZY_MIN_CHARS:
-            window = _best_window(words, taken, full)
+                hit = claim(i, i + n - 1, title.candidate.item_id) or hit
+        if not hit and title.fuzzy is not None:
+            starts, ends = starts_at.get(title.fuzzy[0]), ends_at.get(title.fuzzy[1])
+            window = _best_window(words, taken, title.variants[0], starts, ends) if starts and ends else None
             if window is not None:
-                claim(*window, candidate.item_id)
+                claim(*window, title.candidate.item_id)
     return sorted(found)
 
 

@@ -13,6 +13,9 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
+from distillrecdial_kit.builder import build as build_module
+from distillrecdial_kit.builder import config_rows
+from distillrecdial_kit.builder import plan as plan_module
 from distillrecdial_kit.builder.build import BuildConfig, summary_lines
 from distillrecdial_kit.builder.build import run as run_build
 from distillrecdial_kit.builder.crslab_export import SPLIT_FILES
@@ -73,9 +76,15 @@ def test_splits_are_user_disjoint_and_persona_stratified(built):
             assert abs(counts[persona] - fraction * total) <= 1, (split, persona)
 
 
-def test_a_second_build_is_byte_identical(built, tmp_path):
+def test_a_second_build_is_byte_identical(built, tmp_path, monkeypatch):
+    """The second build validates and links in worker processes and measures its card in a second process (as
+    a large corpus does): the same bytes."""
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(config_rows, "LINK_CHUNK", 5)
+    monkeypatch.setattr(plan_module, "PARALLEL_VALIDATION_BYTES", 0)
+    monkeypatch.setattr(plan_module, "VALIDATE_CHUNK", 7)  # several chunks in flight, back in file order
     args = ["build", "--run", str(built), "--roles", "teacher", "--allow-template", "--out", str(tmp_path / "again")]
-    assert main(args) == 0
+    assert main([*args, "--workers", "2"]) == 0
     for path in sorted((built / "hub").rglob("*")):
         if path.is_file():
             assert (tmp_path / "again" / path.relative_to(built / "hub")).read_bytes() == path.read_bytes(), path
@@ -224,6 +233,8 @@ def test_build_runs_from_python_with_a_typed_config(built, tmp_path):
             assert (tmp_path / "typed" / path.relative_to(built / "hub")).read_bytes() == path.read_bytes(), path
     with pytest.raises(StageError, match="--allow-template"):
         run_build(BuildConfig(run=built, roles=("teacher",), out=tmp_path / "refused"))
+    with pytest.raises(StageError, match="--workers 0"):
+        run_build(BuildConfig(run=built, roles=("teacher",), allow_template=True, workers=0))
 
 
 def _imports(path: Path) -> set[str]:
