@@ -7,8 +7,6 @@ any corpus size. The catalog-sized configs (`items`, `kg`, `rationales`) and `wa
 
 from __future__ import annotations
 
-import collections
-import multiprocessing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,28 +16,18 @@ from distillrecdial_kit.builder.hub_folder import HubWriter
 from distillrecdial_kit.builder.kg import kg_triples
 from distillrecdial_kit.builder.rows import crslab_row, resolve, sft_row
 from distillrecdial_kit.builder.walk_rows import walk_rows
+from distillrecdial_kit.pipeline.background import batches, context, ordered_map
 from distillrecdial_kit.pipeline.console import progress
 
 #: Valid dialogues whose turns are linked in one call of the entity linker.
 LINK_CHUNK = 2000
 #: What a `crslab` row is made of, of a plan row (all a linking worker is sent).
-_CRSLAB_INPUT = ("dialogue_id", "persona", "target_item", "turns")
+_CRSLAB_INPUT = ("dialogue_id", "persona", "target_item", "turns", "split")
 
 
 def raw_projection(row: dict[str, Any]) -> dict[str, Any]:
     """A plan row as the `raw` config publishes it (the plan's ``split`` is not a column)."""
     return {key: row[key] for key in FEATURES["raw"]}
-
-
-def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def linked_dialogs(linker: Any, rows: list[dict[str, Any]], catalog: dict[str, dict[str, Any]]) -> list[list[Any]]:
@@ -73,6 +61,22 @@ def _crslab_chunk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return _crslab_rows(rows, _WORKER["linker"], _WORKER["catalog"])
 
 
+def _valid_chunks(
+    plan_rows: Iterable[dict[str, Any]], catalog: dict[str, dict[str, Any]], writer: HubWriter
+) -> Iterator[list[dict[str, Any]]]:
+    """The valid plan rows, :data:`LINK_CHUNK` plan rows at a time (what `crslab` needs of each), writing
+    every row's `raw` row and each valid one's `sft` row on the way."""
+    for chunk in batches(plan_rows, LINK_CHUNK):
+        valid = []
+        for row in chunk:
+            writer.add("raw", row["split"], raw_projection(row))
+            if row["valid"]:
+                writer.add("sft", row["split"], sft_row(row, row["turns"], catalog))
+                valid.append({key: row[key] for key in _CRSLAB_INPUT})
+        if valid:
+            yield valid
+
+
 def write_dialogue_configs(
     plan_rows: Iterable[dict[str, Any]],
     catalog: dict[str, dict[str, Any]],
@@ -83,53 +87,25 @@ def write_dialogue_configs(
     """`raw` (every dialogue), `sft` and `crslab` (valid ones) of each plan row, in plan order per split.
 
     With ``workers`` > 1 the `crslab` rows (entity linking, the heaviest part) are made by that many worker
-    processes, :data:`LINK_CHUNK` dialogues per task, and written in plan order as they come back.
+    processes, one chunk per task, and written in plan order as they come back.
     """
     rows = progress(plan_rows, total=total, desc="build: rows", unit="dlg", disable=None)
-    pool = None
+    chunks = _valid_chunks(rows, catalog, writer)
     if workers > 1:
         slim = {item_id: {key: item.get(key) for key in _LINK_FIELDS} for item_id, item in catalog.items()}
-        context = multiprocessing.get_context("forkserver")  # fresh interpreters: no copy of this one's threads
-        pool = context.Pool(workers, initializer=_start_link_worker, initargs=(slim,))
+        with context().Pool(workers, initializer=_start_link_worker, initargs=(slim,)) as pool:
+            for valid, crslab in ordered_map(pool, _crslab_chunk, chunks, 2 * workers):
+                for source, row in zip(valid, crslab, strict=True):
+                    writer.add("crslab", source["split"], row)
+        return
     linker = None
-    pending: collections.deque = collections.deque()  # (splits, result) of chunks in flight, in plan order
+    for valid in chunks:
+        if linker is None:
+            from distillrecdial_kit.builder.entity_linking import EntityLinker
 
-    def write_back(splits: list[str], crslab: list[dict[str, Any]]) -> None:
-        for split, row in zip(splits, crslab, strict=True):
-            writer.add("crslab", split, row)
-
-    try:
-        for chunk in _chunks(rows, LINK_CHUNK):
-            valid = []
-            for row in chunk:
-                writer.add("raw", row["split"], raw_projection(row))
-                if row["valid"]:
-                    writer.add("sft", row["split"], sft_row(row, row["turns"], catalog))
-                    valid.append(row)
-            if not valid:
-                continue
-            splits = [row["split"] for row in valid]
-            if pool is not None:
-                slim_rows = [{key: row[key] for key in _CRSLAB_INPUT} for row in valid]
-                pending.append((splits, pool.apply_async(_crslab_chunk, (slim_rows,))))
-                while len(pending) > 2 * workers:  # flat memory: a few chunks in flight
-                    done_splits, result = pending.popleft()
-                    write_back(done_splits, result.get())
-                continue
-            if linker is None:
-                from distillrecdial_kit.builder.entity_linking import EntityLinker
-
-                linker = EntityLinker.from_items(list(catalog.values()))
-            write_back(splits, _crslab_rows(valid, linker, catalog))
-        while pending:
-            done_splits, result = pending.popleft()
-            write_back(done_splits, result.get())
-        if pool is not None:
-            pool.close()
-            pool.join()
-    finally:
-        if pool is not None:
-            pool.terminate()
+            linker = EntityLinker.from_items(list(catalog.values()))
+        for source, row in zip(valid, _crslab_rows(valid, linker, catalog), strict=True):
+            writer.add("crslab", source["split"], row)
 
 
 def item_rows(items: list[dict[str, Any]], rationales: dict[str, list[str]]) -> Iterator[dict[str, Any]]:

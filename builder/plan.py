@@ -9,9 +9,7 @@ of each row (no prompt, no model text) stays in memory, for the card.
 
 from __future__ import annotations
 
-import collections
 import itertools
-import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -27,6 +25,7 @@ from distillrecdial_kit.builder.validate import validate_record
 from distillrecdial_kit.generation.raw_store import raw_reader
 from distillrecdial_kit.generation.title_tags import Candidate
 from distillrecdial_kit.pipeline.atomic import atomic_path
+from distillrecdial_kit.pipeline.background import batches, context, ordered_map
 from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import BUILD_DIR, RunLayout, read_items
@@ -124,17 +123,6 @@ def _validate_chunk(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [_validated_row(record, _WORKER_CATALOG) for record in records]
 
 
-def _chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _unique_records(run: Path, roles: list[str], skipped: ProblemLog | None) -> Iterator[dict[str, Any]]:
     """Every raw record of ``roles`` in file order, the first of each ``dialogue_id`` only; a bad line of a raw
     file is skipped into ``skipped`` (file:line: reason), never the end of reading."""
@@ -164,15 +152,9 @@ def _validated_rows(
         for record in records:
             yield _validated_row(record, catalog)
         return
-    context = multiprocessing.get_context("forkserver")  # fresh interpreters: no copy of this one's threads
-    with context.Pool(workers, initializer=_start_worker, initargs=(catalog,)) as pool:
-        pending: collections.deque = collections.deque()  # at most two chunks per worker in flight: flat memory
-        for chunk in _chunks(records, VALIDATE_CHUNK):
-            pending.append(pool.apply_async(_validate_chunk, (chunk,)))
-            if len(pending) >= 2 * workers:
-                yield from pending.popleft().get()
-        while pending:
-            yield from pending.popleft().get()
+    with context().Pool(workers, initializer=_start_worker, initargs=(catalog,)) as pool:
+        for _, rows in ordered_map(pool, _validate_chunk, batches(records, VALIDATE_CHUNK), 2 * workers):
+            yield from rows
 
 
 def user_splits(rows: Iterable[dict[str, Any]]) -> dict[str, str]:

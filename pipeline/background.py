@@ -1,23 +1,64 @@
-"""One heavy, independent computation in a second process while the stage goes on with its own work.
+"""Work in other processes while the stage goes on: one independent computation, or chunks of a stream.
 
 A build measures its card's quality data (a pass over every raw dialogue) while it writes the configs'
-rows (another pass, with entity linking): neither reads what the other writes, so on a machine with two
-CPUs they run side by side. The second process starts from a fresh interpreter (``forkserver``: no copy of
-this process's threads or locks), runs quietly (no progress bars; warnings still print) and hands back a
-picklable result. Small jobs run inline: starting an interpreter costs more than they save.
+rows (another pass): neither reads what the other writes, so on a machine with two CPUs they run side by
+side (:class:`Background`). Its validation and entity linking are pure functions of each dialogue, so
+chunks of the stream go to worker processes and come back in order (:func:`ordered_map`). Processes start
+from a fresh interpreter (``forkserver``: no copy of this process's threads or locks), so what they run
+must be picklable: module-level functions and plain values. Small jobs stay inline: starting an
+interpreter costs more than they save.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import os
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from distillrecdial_kit.pipeline.console import QUIET, verbosity
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+def context() -> multiprocessing.context.BaseContext:
+    """The start method of every worker process here: fresh interpreters, no copy of this one's threads."""
+    return multiprocessing.get_context("forkserver")
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ordered_map(
+    pool: multiprocessing.pool.Pool, function: Callable[[T], R], chunks: Iterable[T], window: int
+) -> Iterator[tuple[T, R]]:
+    """``(chunk, function(chunk))`` for every chunk, computed on ``pool``'s workers and yielded in input order.
+
+    At most ``window`` chunks are in flight, so memory stays flat however long the stream (``Pool.imap``
+    would read the whole input ahead). A worker's exception is raised here, at its chunk.
+    """
+    pending: deque = deque()
+    for chunk in chunks:
+        pending.append((chunk, pool.apply_async(function, (chunk,))))
+        if len(pending) >= window:
+            done, result = pending.popleft()
+            yield done, result.get()
+    while pending:
+        done, result = pending.popleft()
+        yield done, result.get()
 
 
 def _quiet_call(function: Callable[..., T], *args: Any) -> T:
@@ -46,7 +87,7 @@ class Background(Generic[T]):
 
     def __enter__(self) -> Background[T]:
         if self.parallel:
-            self._pool = multiprocessing.get_context("forkserver").Pool(1)
+            self._pool = context().Pool(1)
             self._pending = self._pool.apply_async(_quiet_call, (self.function, *self.args))
         return self
 

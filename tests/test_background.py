@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from distillrecdial_kit.pipeline.background import Background, cpus
+from distillrecdial_kit.pipeline.background import Background, batches, context, cpus, ordered_map
 
 
 def pid_and_sum(*numbers: int) -> tuple[int, int]:
@@ -39,3 +39,41 @@ def test_leaving_early_stops_the_second_process():
     with pytest.raises(KeyboardInterrupt), Background(pid_and_sum, 1) as job:
         raise KeyboardInterrupt
     assert job._pool is None  # terminated and joined, not left running
+
+
+def squares(chunk: list[int]) -> list[int]:
+    if 13 in chunk:
+        raise ValueError("unlucky chunk")
+    return [n * n for n in chunk]
+
+
+def plain_squares(chunk: list[int]) -> list[int]:
+    return [n * n for n in chunk]
+
+
+def test_batches_cut_a_stream_into_lists():
+    assert list(batches(iter(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(batches([], 3)) == []
+
+
+def test_ordered_map_gives_results_in_input_order_with_a_bounded_window():
+    read = []
+
+    def chunks():
+        for chunk in batches(range(40), 4):
+            read.append(chunk[0])
+            yield chunk
+
+    with context().Pool(2) as pool:
+        seen = []
+        for chunk, result in ordered_map(pool, plain_squares, chunks(), window=3):
+            assert len(read) - len(seen) <= 3  # never more than the window read ahead
+            seen.append(chunk[0])
+            assert result == [n * n for n in chunk]
+    assert seen == list(range(0, 40, 4))
+
+
+def test_ordered_map_raises_a_workers_error_at_its_chunk():
+    with context().Pool(2) as pool, pytest.raises(ValueError, match="unlucky chunk"):
+        for _ in ordered_map(pool, squares, batches(range(20), 5), window=2):
+            pass
