@@ -6,15 +6,15 @@ Prepares the embedded sample, writes its template dialogues once, then
 replicates them under fresh user ids up to ``--dialogues`` raw records (real
 catalog, real validation, linking and parquet writing; only the users are
 synthetic) and times a full `build` in its own process: wall time, CPU time (user + system, which other jobs
-on a shared machine do not inflate) and peak RSS. Run it with another checkout's interpreter to compare
-commits side by side (the build runs in that interpreter's installed code).
+on a shared machine do not inflate) and peak RSS, both summed over the build's process tree (its worker
+processes included). Run it with another checkout's interpreter to compare commits side by side (the build
+runs in that interpreter's installed code).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import orjson
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,6 +51,31 @@ def synthetic_run(run: Path, n: int) -> int:
     return n
 
 
+def watch(process: subprocess.Popen, every: float = 0.1) -> tuple[float, int]:
+    """CPU seconds (user + system; what other jobs on a shared machine do not inflate) and peak RSS of the
+    build and every process it starts (its workers), summed over the tree, sampled until it exits."""
+    root = psutil.Process(process.pid)
+    cpu: dict[int, float] = {}
+    peak = 0
+    while process.poll() is None:
+        rss = 0
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for proc in tree:
+            try:
+                times, memory = proc.cpu_times(), proc.memory_info()
+            except psutil.NoSuchProcess:
+                continue
+            cpu[proc.pid] = times.user + times.system
+            rss += memory.rss
+        peak = max(peak, rss)
+        time.sleep(every)
+    process.wait()
+    return sum(cpu.values()), peak
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dialogues", type=int, default=100_000)
@@ -72,17 +98,16 @@ def main() -> int:
     ]
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
+    cpu, peak = watch(process)
     seconds = time.perf_counter() - start
     summary = process.stdout.read() if process.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
+    if process.returncode != 0:
         print("build failed", file=sys.stderr)
         return 1
     print(summary.strip())
     size = sum(p.stat().st_size for p in (run / "hub").rglob("*") if p.is_file()) / 2**20
-    cpu = usage.ru_utime + usage.ru_stime  # what other jobs on a shared machine do not inflate
     print(f"\n{'dialogues':>10} {'wall s':>8} {'CPU s':>8} {'dialogues/s':>12} {'peak RSS MiB':>13} {'hub MB':>7}")
-    print(f"{n:>10,} {seconds:>8.1f} {cpu:>8.1f} {n / seconds:>12.0f} {usage.ru_maxrss / 1024:>13.0f} {size:>7.0f}")
+    print(f"{n:>10,} {seconds:>8.1f} {cpu:>8.1f} {n / seconds:>12.0f} {peak / 2**20:>13.0f} {size:>7.0f}")
     shutil.rmtree(args.workdir, ignore_errors=True)
     return 0
 
