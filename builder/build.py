@@ -69,9 +69,9 @@ class BuildConfig:
     out: Path | None = None
     #: publish even when every valid dialogue was written by the rule-based template backend
     allow_template: bool = False
-    #: processes for a large corpus's validation and card measurements. From Python the default is 1: worker
-    #: processes import the calling script again, which is safe only under ``if __name__ == "__main__":``.
-    #: The CLI's default is one per CPU.
+    #: processes for a large corpus's validation, entity linking and card measurements. From Python the
+    #: default is 1: worker processes import the calling script again, which is safe only under
+    #: ``if __name__ == "__main__":``. The CLI's default is one per CPU.
     workers: int = 1
 
     @property
@@ -98,7 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        help="processes for a large corpus's validation and card measurements (default: the CPUs available)",
+        help="processes for a large corpus's validation, entity linking and card measurements "
+        "(default: the CPUs available)",
     )
 
 
