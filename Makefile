@@ -80,7 +80,7 @@ demo-llm: setup
 	$(BIN)/python train_student.py --model_name_or_path $(LLM) --dataset_name $(RUN)/distill \
 		--use_peft --lora_r 16 --lora_alpha 32 --lora_target_modules all-linear --learning_rate 2e-3 \
 		--max_steps $(LLM_STEPS) --per_device_train_batch_size 2 --max_length 1024 --seed 42 --output_dir $(RUN)/student \
-		--report_to none --save_strategy no --use_cpu --disable_tqdm true
+		--report_to none --save_strategy no --use_cpu --disable_tqdm true --bf16 false --gradient_checkpointing false
 	# the student writes for users distill held out of its training set (its validation users)
 	$(VLLM_ENV) $(BIN)/distillrecdial generate --run $(RUN) --role student --model $(LLM) --adapter $(RUN)/student \
 		--users $(RUN)/distill/validation.jsonl --limit $(LLM_USERS) --temperature 0 --seed 42 --max-new-tokens 384 \

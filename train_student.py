@@ -192,6 +192,21 @@ def model_card_section(script_args: StudentArguments, training_args: SFTConfig, 
     )
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), read from /proc/cpuinfo (Linux)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return True  # unknown: say nothing
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+
+
 def main(script_args: StudentArguments, training_args: SFTConfig, model_args: ModelConfig) -> Any:
     """Train, save the adapter (and optionally the merged model) with a model card; return the trainer."""
     from trl import SFTTrainer, get_peft_config, get_quantization_config
@@ -208,6 +223,13 @@ def main(script_args: StudentArguments, training_args: SFTConfig, model_args: Mo
         **(training_args.model_init_kwargs or {}),
     }
 
+    if training_args.bf16 and (training_args.use_cpu or not _has_gpu()) and not cpu_has_native_bf16():
+        # TRL turns bf16 on by default; on a CPU without bf16 instructions every matmul is emulated.
+        print(
+            "train_student.py: warning: --bf16 on a CPU without native bf16 (no avx512_bf16 / amx_bf16) is "
+            "emulated and many times slower than float32; pass --bf16 false",
+            file=sys.stderr,
+        )
     dataset = load_sft_dataset(script_args.dataset_name, script_args.dataset_config, script_args.dataset_streaming)
     eval_split = script_args.dataset_test_split if script_args.dataset_test_split in dataset else "validation"
     trainer = SFTTrainer(

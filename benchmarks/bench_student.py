@@ -123,6 +123,10 @@ def main_bench(args: argparse.Namespace) -> dict[str, Any]:
         "--use_cpu",
         "--disable_tqdm",
         "true",
+        "--bf16",  # TRL's default; emulated, and many times slower, on CPUs without bf16 instructions
+        "false",
+        "--gradient_checkpointing",
+        "false",
         "--logging_steps",
         "1",
     ]
