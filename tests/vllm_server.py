@@ -31,7 +31,10 @@ def vllm_serve(model: Path, served_name: str, log: Path, *options: str, timeout:
     command += ["--served-model-name", served_name, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--enforce-eager", "--max-model-len", "4096", "--dtype", "float32", *options]
     with open(log, "wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
+        # The engine core in the server's own process: it starts ~20 s sooner on CPU (no engine-core and worker
+        # processes that import torch and vLLM again).
+        env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + timeout
         while True:
