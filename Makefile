@@ -98,11 +98,11 @@ demo-llm: setup
 		$(LLM_VLLM)
 	$(BIN)/python benchmarks/bench_student.py --compare $(RUN)-student-base $(RUN)
 
-## test: lint, then the test suite (offline)
+## test: lint, then the test suite (offline). Its vLLM engines keep their own engine-core process: pytest imports
+## numba (through bm25s), and vLLM 0.32 cannot then start an engine core in-process.
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	# (not $(VLLM_ENV): pytest imports numba through bm25s, and vLLM cannot then start an engine core in-process)
 	HF_HUB_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=1 $(BIN)/python -m pytest -q
 
 bench: setup
