@@ -145,25 +145,25 @@ def tiny_model(sample_run, tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-llama", run_texts(sample_run))
 
 
-@pytest.fixture(scope="session")
-def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
-    """A LoRA adapter for the tiny model with random (non-zero) weights, so it visibly changes outputs."""
+def random_lora(model: Path, out: Path, target_modules: list[str]) -> Path:
+    """A rank-8 LoRA adapter for ``model`` with random (non-zero) weights, so it visibly changes outputs."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model)
     config = LoraConfig(
-        r=8,
-        lora_alpha=32,
-        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
-        init_lora_weights=False,
-        task_type="CAUSAL_LM",
+        r=8, lora_alpha=32, target_modules=target_modules, init_lora_weights=False, task_type="CAUSAL_LM"
     )
-    out = tmp_path_factory.mktemp("adapter") / "tiny-lora"
-    get_peft_model(model, config).save_pretrained(out)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(model), config).save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tiny_model, tmp_path_factory) -> Path:
+    """A random LoRA adapter for the tiny model."""
+    out = tmp_path_factory.mktemp("adapter") / "tiny-lora"
+    return random_lora(tiny_model, out, ["q_proj", "k_proj", "v_proj", "o_proj"])
 
 
 RAW_TYPES = {

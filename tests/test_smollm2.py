@@ -28,7 +28,7 @@ from distillrecdial_kit.generation.models import (
 from distillrecdial_kit.generation.raw_store import MERGED_NAME, read_records
 from distillrecdial_kit.pipeline.cli import run_stage
 from distillrecdial_kit.pipeline.errors import StageError
-from tests.conftest import assert_raw_record, run_with_prompts
+from tests.conftest import assert_raw_record, random_lora, run_with_prompts
 from tests.vllm_server import vllm_serve
 
 ALIAS = "smollm2-135m-instruct"
@@ -159,16 +159,8 @@ LORA_NAME = f"{ALIAS}-lora"
 
 @pytest.fixture(scope="module")
 def smollm2_adapter(smollm2, tmp_path_factory) -> Path:
-    """A LoRA adapter for SmolLM2 with random (non-zero) weights, so that it visibly changes what the model writes."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    config = LoraConfig(r=8, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    out = tmp_path_factory.mktemp("adapter") / "smollm2-lora"
-    get_peft_model(AutoModelForCausalLM.from_pretrained(smollm2), config).save_pretrained(out)
-    return out
+    """A random LoRA adapter for SmolLM2: served by name, it stands for a student."""
+    return random_lora(smollm2, tmp_path_factory.mktemp("adapter") / "smollm2-lora", ["q_proj", "v_proj"])
 
 
 @pytest.fixture(scope="module")
