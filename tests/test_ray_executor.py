@@ -29,6 +29,7 @@ from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import GENERATOR_FILE
 from tests.conftest import ROOT, run_with_prompts
 from tests.test_model_backends import VLLM_ARGS
+from tests.vllm_server import IN_PROCESS_ENGINE
 
 ray = pytest.importorskip("ray")
 
@@ -38,12 +39,10 @@ SHARD = "shard-00000-of-00001.jsonl"
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
     """One local Ray instance on two CPUs for the module, shipping this checkout's code as the CLI does.
-
-    Its replicas run vLLM's engine core in their own process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`): a vLLM-CPU
-    replica then starts in seconds instead of spawning two more processes that import torch and vLLM again.
+    Its replicas run vLLM's engine core in their own process (``IN_PROCESS_ENGINE``).
     """
-    in_process = {"env_vars": {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}}
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env={**ray_executor.shipped_code(), **in_process})
+    runtime_env = {**ray_executor.shipped_code(), "env_vars": IN_PROCESS_ENGINE}
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env=runtime_env)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 

@@ -16,6 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+#: vLLM's engine core in the calling process: on CPU an engine starts ~20-35 s sooner (no engine-core and worker
+#: processes that import torch and vLLM again). Only for fresh processes (servers, Ray replicas): the test session
+#: imports numba (bm25s), and vLLM 0.32 cannot then start an in-process engine.
+IN_PROCESS_ENGINE = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -31,10 +36,9 @@ def vllm_serve(model: Path, served_name: str, log: Path, *options: str, timeout:
     command += ["--served-model-name", served_name, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--enforce-eager", "--max-model-len", "4096", "--dtype", "float32", *options]
     with open(log, "wb") as out:
-        # The engine core in the server's own process: it starts ~20 s sooner on CPU (no engine-core and worker
-        # processes that import torch and vLLM again).
-        env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        server = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **IN_PROCESS_ENGINE}
+        )
     try:
         deadline = time.monotonic() + timeout
         while True:
