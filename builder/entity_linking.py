@@ -43,13 +43,15 @@ Everything is deterministic: patterns, ties and output orders depend only on the
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["KIND_ORDER", "EntityLinker", "Linked", "PhraseMatcherLinker", "normalise_pieces"]
 
@@ -62,6 +64,7 @@ _FILM_NOUNS = frozenset(
 )
 _PIECE = re.compile(r"[^\W_]+")
 _SENTENCE_END = frozenset(".!?")
+_SPAN_ORDER = operator.itemgetter(0, 1)  # (first piece, end) of a span
 
 
 def _fold(text: str) -> str:
@@ -103,19 +106,27 @@ def _name_variants(name: str) -> set[tuple[str, ...]]:
     return {v for v in variants if v}
 
 
-@dataclass(frozen=True)
-class _Candidate:
+# The linker's long-lived records are named tuples of strings, numbers and tuples, not class instances: the
+# garbage collector stops tracking such tuples, so the collections that linking many turns sets off do not walk
+# the hundreds of thousands of names and learnt chunks again and again.
+
+
+class _Candidate(NamedTuple):
     name: str  # entity name (for a movie: its item id)
     kind: str  # "movie" or one of KIND_ORDER
 
 
-@dataclass
-class _Entry:
-    candidates: list[_Candidate] = field(default_factory=list)
-    common: bool = False
+class _Entry(NamedTuple):
+    candidates: tuple[_Candidate, ...]  # kind first, then movies in catalog order, names by text
+    common: bool  # every piece an ordinary English word (see the module doc)
 
 
-@dataclass
+#: A name found in a text: (index of its first piece, its number of pieces, its entry, the index of the space
+#: that closes it in the text's joined pieces).
+_Hit = tuple[int, int, _Entry, int]
+
+
+@dataclass(slots=True)
 class Linked:
     """What one text links: KG entity names, movie item ids (both in order of appearance, deduplicated), words."""
 
@@ -148,27 +159,31 @@ class _Names:
         self.common_zipf = common_zipf
         self._stop_words = frozenset(w.lower() for w in STOP_WORDS)
         self._common_cache: dict[str, bool] = {}
-        self._entries: dict[tuple[str, ...], _Entry] = {}
+        found: dict[tuple[str, ...], dict[_Candidate, None]] = {}  # each key's candidates, in the order met
+
+        def add(key: tuple[str, ...], candidate: _Candidate) -> None:
+            found.setdefault(key, {}).setdefault(candidate)
 
         for name, kind in names:
             if kind not in _KIND_RANK or kind == "movie":
                 raise ValueError(f"unknown entity kind {kind!r} for {name!r}")
             if name and name.strip():
                 for key in _name_variants(name):
-                    self._add(key, _Candidate(name, kind))
+                    add(key, _Candidate(name, kind))
         for item_id, title, year in movies:
             if not title or not title.strip():
                 continue
             for key in _name_variants(title):
-                self._add(key, _Candidate(item_id, "movie"))
+                add(key, _Candidate(item_id, "movie"))
                 if year is not None:
-                    self._add((*key, str(int(year))), _Candidate(item_id, "movie"))
+                    add((*key, str(int(year))), _Candidate(item_id, "movie"))
 
-        for key, entry in self._entries.items():
+        self._entries: dict[tuple[str, ...], _Entry] = {}
+        for key, met in found.items():
             # Sort candidates for deterministic output: kind first, then movies in catalog order, names by text.
-            order = {cand: i for i, cand in enumerate(entry.candidates)}
-            entry.candidates.sort(key=lambda c: (_KIND_RANK[c.kind], order[c] if c.kind == "movie" else 0, c.name))
-            entry.common = all(self._is_common(piece) for piece in key)
+            order = {cand: i for i, cand in enumerate(met)}
+            ranked = sorted(met, key=lambda c: (_KIND_RANK[c.kind], order[c] if c.kind == "movie" else 0, c.name))
+            self._entries[key] = _Entry(tuple(ranked), all(self._is_common(piece) for piece in key))
         self._build()
 
     def _build(self) -> None:
@@ -193,11 +208,6 @@ class _Names:
             if item.get("item_id") and item.get("title"):
                 movies.append((str(item["item_id"]), item["title"], item.get("year")))
         return cls(sorted(names), movies, **kwargs)
-
-    def _add(self, key: tuple[str, ...], candidate: _Candidate) -> None:
-        entry = self._entries.setdefault(key, _Entry())
-        if candidate not in entry.candidates:
-            entry.candidates.append(candidate)
 
     def _is_common(self, piece: str) -> bool:
         cached = self._common_cache.get(piece)
@@ -248,12 +258,13 @@ class _Names:
         return [tok.lower_ for tok in doc if not (tok.is_punct or tok.is_space) and _PIECE.search(tok.text)]
 
     @staticmethod
-    def _choose(spans: list[tuple[int, int, list[_Candidate]]], words: list[str]) -> Linked:
+    def _choose(spans: list[tuple[int, int, Sequence[_Candidate]]], words: list[str]) -> Linked:
         """Longest match wins, then the earliest; overlapping shorter matches are dropped."""
         if not spans:
             return Linked([], [], words)
-        chosen = sorted(spans, key=lambda s: (s[0], s[1]))
-        if any(later[0] < earlier[1] for earlier, later in itertools.pairwise(chosen)):  # some overlap: resolve
+        chosen = sorted(spans, key=_SPAN_ORDER)
+        # Some span starts before the one before it ends: resolve the overlaps.
+        if len(chosen) > 1 and any(map(operator.lt, [s[0] for s in chosen[1:]], [s[1] for s in chosen[:-1]])):
             spans.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
             taken: set[int] = set()
             chosen = []
@@ -305,7 +316,7 @@ class PhraseMatcherLinker(_Names):
         lowered = [p.lower() for p in raw_pieces]
         norm_doc = self._make_doc(lowered)
 
-        spans: list[tuple[int, int, list[_Candidate]]] = []
+        spans: list[tuple[int, int, Sequence[_Candidate]]] = []
         for _, start, end in self.matcher(norm_doc):
             entry = self._entries.get(tuple(lowered[start:end]))
             if entry is None:  # pragma: no cover - every match comes from a key
@@ -351,8 +362,7 @@ class PhraseMatcherLinker(_Names):
         return True
 
 
-@dataclass(frozen=True)
-class _Chunk:
+class _Chunk(NamedTuple):
     """A whitespace-free stretch of text as spaCy tokenizes it (the same wherever it occurs)."""
 
     joined: str  # its pieces, lowercased, joined by single spaces: what names are matched against
@@ -405,10 +415,12 @@ class EntityLinker(_Names):
         if self._entries:
             self._automaton.make_automaton()
         self._special = frozenset(self.nlp.tokenizer.rules)  # spaCy's special cases ("Mr.", "cannot")
+        # Each learnt chunk, and (so that a turn is put together with C-level maps) its fields the turns read.
         self._chunks: dict[str, _Chunk] = {}
-        self._raw_of: dict[str, tuple[str, ...]] = {}
+        self._size_of: dict[str, int] = {}  # its number of pieces
         self._joined_of: dict[str, str] = {}
         self._words_of: dict[str, tuple[str, ...]] = {}
+        self.forget()
 
     def words(self, text: str) -> list[str]:
         chunks = text.split()
@@ -416,7 +428,8 @@ class EntityLinker(_Names):
         return list(chain.from_iterable(map(self._words_of.__getitem__, chunks)))
 
     def iter_link(self, texts: Iterable[str]) -> Iterator[Linked]:
-        """Texts ``batch_size`` at a time: the batch's new chunks go through spaCy together, in one ``Doc``."""
+        """Texts ``batch_size`` at a time: the batch's new chunks go through spaCy together, in one ``Doc``, and
+        the automaton scans the whole batch in one call (a call per text costs more than the scan itself)."""
         batch: list[str] = []
         for text in itertools.chain(texts, [None]):
             if text is not None:
@@ -425,29 +438,48 @@ class EntityLinker(_Names):
                     continue
             split = [t.split() for t in batch]
             self._learn(set().union(*split))
-            for t, chunks in zip(batch, split, strict=True):
-                yield self._link_text(t, chunks)
+            joined_of, words_of = self._joined_of, self._words_of
+            joined: list[str] = []
+            words: list[list[str]] = []
+            for chunks in split:
+                # One C call fetches all the turn's chunks (the "" key, no chunk, keeps the result a tuple).
+                pick = operator.itemgetter("", *chunks)
+                joined.append(f" {' '.join(filter(None, pick(joined_of)))} ")
+                words.append(list(chain.from_iterable(pick(words_of))))
+            for t, chunks, pieces, hits, turn_words in zip(
+                batch, split, joined, self._hits(joined), words, strict=True
+            ):
+                yield self._link_text(t, chunks, pieces, hits, turn_words)
             batch = []
+
+    def _hits(self, joined: list[str]) -> list[list[_Hit]]:
+        """Each text's name occurrences, from one scan of the texts joined by line breaks (no name holds one,
+        so no hit straddles two texts)."""
+        found: list[list[_Hit]] = [[] for _ in joined]
+        if not self._entries or not joined:
+            return found
+        scanned = "\n".join(joined)
+        limits = list(itertools.accumulate(len(text) + 1 for text in joined))  # where each text's "\n" ends
+        text, start, limit = 0, 0, limits[0]
+        for end_char, (size, entry) in self._automaton.iter(scanned):
+            while end_char >= limit:  # hits come in the order of their last character
+                text, start = text + 1, limit
+                limit = limits[text]
+            found[text].append((scanned.count(" ", start, end_char - 1) - size, size, entry, end_char - start))
+        return found
 
     def _learn(self, chunks: set[str]) -> None:
         """Tokenize the chunks not seen yet: together, in one ``Doc`` (a chunk's tokens never depend on others)."""
         missing = chunks.difference(self._joined_of)
         if missing:
             if len(self._chunks) + len(missing) > self.chunk_cache:
-                self._chunks.clear()
-                self._raw_of.clear()
-                self._joined_of.clear()
-                self._words_of.clear()
+                self.forget()
                 missing = set(chunks)  # the batch's known chunks went with the rest
             rules = self._special
             for text in list(missing):
                 plain = _PLAIN.fullmatch(text)
                 if plain and text not in rules and plain[1] not in rules:
-                    chunk = _plain_chunk(plain[1], plain[2] or "")
-                    self._chunks[text] = chunk
-                    self._raw_of[text] = chunk.raw
-                    self._joined_of[text] = chunk.joined
-                    self._words_of[text] = chunk.words
+                    self._keep(text, _plain_chunk(plain[1], plain[2] or ""))
                     missing.discard(text)
             ordered = sorted(missing)
             tokens: list[list[Any]] = [[] for _ in ordered]
@@ -456,11 +488,19 @@ class EntityLinker(_Names):
                 tokens[n].append(tok)
                 n += tok.whitespace_ == " "
             for text, toks in zip(ordered, tokens, strict=True):
-                chunk = self._chunk(toks)
-                self._chunks[text] = chunk
-                self._raw_of[text] = chunk.raw
-                self._joined_of[text] = chunk.joined
-                self._words_of[text] = chunk.words
+                self._keep(text, self._chunk(toks))
+
+    def forget(self) -> None:
+        """Empty the cache of learnt chunks (links stay the same; the next turns are tokenized afresh)."""
+        for learnt in (self._chunks, self._size_of, self._joined_of, self._words_of):
+            learnt.clear()
+        self._joined_of[""], self._words_of[""] = "", ()  # what :meth:`iter_link` adds to every turn's chunks
+
+    def _keep(self, text: str, chunk: _Chunk) -> None:
+        self._chunks[text] = chunk
+        self._size_of[text] = len(chunk.raw)
+        self._joined_of[text] = chunk.joined
+        self._words_of[text] = chunk.words
 
     @staticmethod
     def _chunk(tokens: list[Any]) -> _Chunk:
@@ -484,73 +524,67 @@ class EntityLinker(_Names):
             ends_sentence=tuple(any(ch in _SENTENCE_END for ch in text) for text in texts),
         )
 
-    def _link_text(self, text: str, chunks: list[str]) -> Linked:
-        """Link one text whose chunks (``text.split()``) have all been learnt."""
-        words = list(chain.from_iterable(map(self._words_of.__getitem__, chunks)))
-        joined = f" {' '.join(filter(None, map(self._joined_of.__getitem__, chunks)))} "
-        hits = self._automaton.iter(joined) if self._entries else ()
-        spans: list[tuple[int, int, list[_Candidate]]] = []
-        raw: list[str] = []
-        lowered: list[str] = []
+    def _link_text(self, text: str, chunks: list[str], joined: str, hits: list[_Hit], words: list[str]) -> Linked:
+        """Link one text from its chunks (``text.split()``, all learnt), their pieces joined, the names found in
+        them and its words."""
+        if not hits:
+            return Linked([], [], words)
+        spans: list[tuple[int, int, Sequence[_Candidate]]] = []
         layout: _Layout | None = None
-        for end_char, (size, entry) in hits:
-            start = joined.count(" ", 0, end_char - 1) - size  # index of the match's first piece
-            end = start + size
+        for start, size, entry, last in hits:
             if not entry.common:
-                spans.append((start, end, entry.candidates))
+                spans.append((start, start + size, entry.candidates))
                 continue
             # The common-word policy: capitalised and not opening a sentence, or a genre before a film noun.
-            if not raw:
-                raw = list(chain.from_iterable(map(self._raw_of.__getitem__, chunks)))
-                lowered = joined[1:-1].split(" ")
-            film = end < len(lowered) and lowered[end] in _FILM_NOUNS
-            named = raw[start][:1].isupper()
-            if named:
-                if layout is None:
-                    layout = _Layout(text, [self._chunks[c] for c in chunks])
-                named = not layout.sentence_initial(start)
+            if layout is None:
+                layout = _Layout(text, chunks, self._chunks, self._size_of)
+            named = layout.capitalised(start) and not layout.sentence_initial(start)
+            film = not named and joined[last + 1 : joined.find(" ", last + 1)] in _FILM_NOUNS
             accepted = [c for c in entry.candidates if named or (film and c.kind == "genre")]
             if accepted:
-                spans.append((start, end, accepted))
+                spans.append((start, start + size, accepted))
         return self._choose(spans, words)
 
 
 class _Layout:
-    """Where a turn's pieces sit among its tokens and gaps: what "opens a sentence" looks back over."""
+    """Where a turn's pieces sit among its chunks, tokens and gaps: what "opens a sentence" looks back over."""
 
-    def __init__(self, text: str, chunks: list[_Chunk]) -> None:
+    def __init__(self, text: str, chunks: list[str], learnt: Mapping[str, _Chunk], sizes: Mapping[str, int]) -> None:
+        """``chunks``: ``text.split()``; ``learnt``: what each chunk is; ``sizes``: each chunk's number of pieces."""
         self.text = text
         self.chunks = chunks
-        self._steps: list[tuple[bool, bool, bool]] | None = None
+        self.learnt = learnt
+        self.bounds = list(itertools.accumulate(map(sizes.__getitem__, chunks)))  # pieces up to each chunk's end
+        self._gaps: list[str] | None = None
 
-    def _index(self) -> None:
-        gaps = re.findall(r"\s+", self.text.strip())  # the whitespace between consecutive chunks
-        self.first: list[bool] = []
-        self.position: list[int] = []  # per piece: its token's index in `_steps`
-        steps: list[tuple[bool, bool, bool]] = []  # (a gap, gap: holds a newline / token: has a piece, ends . ! ?)
-        for n, chunk in enumerate(self.chunks):
-            if n:
-                steps.append((True, "\n" in gaps[n - 1], False))
-            base = len(steps)
-            self.first.extend(chunk.first)
-            self.position.extend(base + t for t in chunk.token)
-            steps.extend((False, has, ends) for has, ends in zip(chunk.has_piece, chunk.ends_sentence, strict=True))
-        self._steps = steps
+    def _locate(self, piece: int) -> tuple[int, int]:
+        """(chunk, piece within it) of the turn's ``piece``-th piece."""
+        n = bisect.bisect_right(self.bounds, piece)
+        return n, piece - (self.bounds[n - 1] if n else 0)
+
+    def capitalised(self, piece: int) -> bool:
+        n, local = self._locate(piece)
+        return self.learnt[self.chunks[n]].raw[local][:1].isupper()
 
     def sentence_initial(self, piece: int) -> bool:
         """Whether the piece opens a sentence: nothing but punctuation since a . ! ? or a line break."""
-        if self._steps is None:
-            self._index()
-        assert self._steps is not None
-        if not self.first[piece]:
+        n, local = self._locate(piece)
+        chunk = self.learnt[self.chunks[n]]
+        if not chunk.first[local]:
             return False
-        for is_gap, flag, ends in reversed(self._steps[: self.position[piece]]):
-            if is_gap:
-                if flag:
+        token = chunk.token[local]
+        while True:
+            for i in range(token - 1, -1, -1):
+                if chunk.has_piece[i]:
+                    return False  # a word (abbreviations like "Dr." included) precedes
+                if chunk.ends_sentence[i]:
                     return True
-                continue
-            if flag:
-                return False  # a word (abbreviations like "Dr." included) precedes
-            if ends:
+            if n == 0:
                 return True
-        return True
+            if self._gaps is None:
+                self._gaps = re.findall(r"\s+", self.text.strip())  # the whitespace between consecutive chunks
+            if "\n" in self._gaps[n - 1]:
+                return True
+            n -= 1
+            chunk = self.learnt[self.chunks[n]]
+            token = len(chunk.has_piece)

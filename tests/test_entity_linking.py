@@ -185,6 +185,11 @@ def test_aho_corasick_linker_equals_the_phrase_matcher_one(items, linker):
     # one at a time (cold chunks) and in one batch (warm) give the same
     fresh = EntityLinker.from_items(items)
     assert [fresh.link_many([t])[0] for t in turns] == expected
+    # batches that end anywhere: no hit may leak from one text of a scanned batch into the next
+    small = EntityLinker.from_items(items, batch_size=3)
+    assert small.link_many(turns) == expected
+    small.forget()
+    assert small.link_many(turns[::-1]) == expected[::-1]
 
 
 def test_plain_chunks_skip_spacy_with_spacys_own_tokens(linker):
