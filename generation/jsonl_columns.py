@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from distillrecdial_kit.generation.block_scan import Block, BlockScan
@@ -68,9 +67,35 @@ class ColumnSpec:
     note_examples: int | None = None
 
 
-def visible_ends(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """True where a string is non-empty and starts and ends with visible ASCII (``strip()`` keeps it as is)."""
-    return pc.fill_null(pc.match_substring_regex(column, r"(?s)^[!-~](.*[!-~])?$"), False)
+def visible_ends(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """True where a string is non-empty and starts and ends with visible ASCII (``strip()`` keeps it as is).
+
+    Reads the first and last byte of each value straight from Arrow's buffers: a regular expression per value
+    took a second per 2M reviews. A byte in ``!``..``~`` is a whole ASCII character, never part of a longer
+    UTF-8 one, so checking bytes is checking characters. Null is False.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([_visible_ends(chunk) for chunk in column.chunks], pa.bool_())
+    return _visible_ends(column)
+
+
+def _visible_ends(array: pa.Array) -> pa.Array:
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        raise TypeError(f"visible_ends needs strings, not {array.type}")
+    _, offsets_buffer, data_buffer = array.buffers()
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[array.offset : array.offset + len(array) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    first = np.zeros(len(array), dtype=np.uint8)
+    last = np.zeros(len(array), dtype=np.uint8)
+    first[filled] = data[starts[filled]]
+    last[filled] = data[ends[filled] - 1]
+    visible = filled & (first >= 0x21) & (first <= 0x7E) & (last >= 0x21) & (last <= 0x7E)
+    if array.null_count:
+        visible &= array.is_valid().to_numpy(zero_copy_only=False)
+    return pa.array(visible, pa.bool_())
 
 
 def _valid_utf8(data: bytes) -> bool:

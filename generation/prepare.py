@@ -11,6 +11,7 @@ folder with a manifest entry that names inputs, parameters and counts.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from distillrecdial_kit.generation.release_rules import release_core
 from distillrecdial_kit.generation.source_cache import cached_parse
 from distillrecdial_kit.generation.sources import HUB_DEFAULTS, resolve_source
 from distillrecdial_kit.pipeline.atomic import atomic_path, remove_stale_temps
+from distillrecdial_kit.pipeline.background import Background
 from distillrecdial_kit.pipeline.console import note
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.faults import failpoint
@@ -43,6 +45,9 @@ from distillrecdial_kit.pipeline.problems import Problem, ProblemLog
 
 #: Selection rules `prepare` knows.
 PROFILES = ("default", "release")
+#: A TMDB list at least this large is flattened in a second process; for a smaller one, starting the
+#: interpreter costs more than it saves.
+TMDB_PROCESS_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,13 @@ def _read_tmdb(path: Path, max_actors: int) -> tuple[pl.DataFrame, str, ProblemL
     return tmdb_frame(records), sha256, log
 
 
+def _parse_tmdb(cache_dir: Path, path: Path, max_actors: int) -> tuple[pl.DataFrame, str, ProblemLog, bool]:
+    """The TMDB list, cached like the other sources (a module-level function: it may run in another process)."""
+    return cached_parse(
+        cache_dir, "tmdb", path, {"max_actors": max_actors}, functools.partial(_read_tmdb, path, max_actors)
+    )
+
+
 def _read_ratings(path: Path) -> tuple[pl.DataFrame, str, ProblemLog]:
     log = ProblemLog()
     frame, sha256 = read_ratings(path, log)
@@ -295,18 +307,29 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
     readers = {
         "reviews": (lambda: _read_reviews(paths["reviews"]), {}),
         "meta": (lambda: _read_meta(paths["meta"]), {}),
-        "tmdb": (lambda: _read_tmdb(paths["tmdb"], config.max_actors), {"max_actors": config.max_actors}),
     }
     if "ratings" in paths:
         readers["ratings"] = (lambda: _read_ratings(paths["ratings"]), {})
-    # The sources are parsed at once: Arrow's reader and the hashing threads release the GIL, so the
-    # Python-bound TMDB flattening runs beside them on another core. Results are taken in a fixed order.
-    with ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="parse") as pool:
+    # The sources are parsed at once. Arrow's reader and the hashing threads release the GIL; the TMDB list's
+    # flattening is Python-bound, so it runs in a second process (with a second CPU), where it neither waits
+    # for the GIL nor keeps the review scan waiting for it. Results are taken in a fixed order.
+    with (
+        Background(
+            _parse_tmdb,
+            cache_dir,
+            paths["tmdb"],
+            config.max_actors,
+            enabled=paths["tmdb"].stat().st_size >= TMDB_PROCESS_BYTES,
+        ) as tmdb_parse,
+        ThreadPoolExecutor(max_workers=len(readers), thread_name_prefix="parse") as pool,
+    ):
         pending = {
             kind: pool.submit(cached_parse, cache_dir, kind, paths[kind], params, read)
             for kind, (read, params) in readers.items()
         }
-        results = {kind: future.result() for kind, future in pending.items()}
+        done = {kind: future.result() for kind, future in pending.items()}
+        done["tmdb"] = tmdb_parse.result()
+    results = {kind: done[kind] for kind in ("reviews", "meta", "tmdb", "ratings") if kind in done}
     for kind, (frame, sha256, found, hit) in results.items():
         _log(f"{kind}: {frame.height:,} records from {paths[kind].name}" + (" (cached)" if hit else ""))
         problems.extend(found)
@@ -346,14 +369,15 @@ def _prepare(config: PrepareConfig, paths: dict[str, Path]) -> dict[str, Any]:
     shown = roles.filter(pl.col("role") != "earlier")
     wanted = shown.filter(pl.col("user_id").replace_strict(personas, default=None).is_in(list(readers_of_reviews)))
     texts = amazon.read_review_texts(paths["reviews"], wanted["line"].to_list(), wanted["offset"].to_list())
-    roles = roles.with_columns(
-        pl.col("line")
-        .replace_strict({ln: t[0] for ln, t in texts.items()}, default=None, return_dtype=pl.String)
-        .alias("review_title"),
-        pl.col("line")
-        .replace_strict({ln: t[1] for ln, t in texts.items()}, default=None, return_dtype=pl.String)
-        .alias("review_text"),
+    fetched = pl.DataFrame(
+        {
+            "line": list(texts),
+            "review_title": [title for title, _ in texts.values()],
+            "review_text": [text for _, text in texts.values()],
+        },
+        schema={"line": roles.schema["line"], "review_title": pl.String, "review_text": pl.String},
     )
+    roles = roles.join(fetched, on="line", how="left", maintain_order="left")
 
     if config.with_rationales:
         from distillrecdial_kit.generation.rationale_prompts import attach_user_prefers

@@ -206,3 +206,17 @@ def test_a_long_bad_line_alone_in_its_block_is_read_line_by_line(tmp_path, monke
     path.write_bytes(b'{"user_id": "AU1", "text": "' + b"x" * 5000 + b"\n" + orjson.dumps(review("AU2", "B01")) + b"\n")
     rows, log = native(path, amazon.read_reviews)
     assert [r[0] for r in rows] == ["AU2"] and [(p.line, p.reason) for p in log.records] == [(1, "malformed_json")]
+
+
+def test_visible_ends_reads_bytes_as_strip_would_see_the_text():
+    """The buffer-level test equals its definition (non-empty, first and last character in ``!``..``~``)."""
+    values = ["a", "ab", " a", "a ", "\ta", "a\n", "", None, "é", "aé", "éa", "a\x7f", "\x7fa", "~!", "a b", "\x00"]
+    values += ["A" * 40, "x\u00a0", "\u3000y", "z\U0001f600", "~"]
+    expected = [v is not None and v != "" and "!" <= v[0] <= "~" and "!" <= v[-1] <= "~" for v in values]
+    for kind in (pa.string(), pa.large_string()):
+        array = pa.array(values, kind)
+        assert jsonl_columns.visible_ends(array).to_pylist() == expected
+        assert jsonl_columns.visible_ends(array.slice(3, 9)).to_pylist() == expected[3:12]  # a view, not at 0
+        chunked = pa.chunked_array([array.slice(0, 5), array.slice(5)])
+        assert jsonl_columns.visible_ends(chunked).to_pylist() == expected
+    assert jsonl_columns.visible_ends(pa.array(["", ""], pa.string())).to_pylist() == [False, False]  # no data bytes

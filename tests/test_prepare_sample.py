@@ -128,3 +128,26 @@ def test_system_prompt_is_shared_within_a_persona(run):
     for prompt in prompts:
         systems.setdefault(prompt["persona"], set()).add(prompt["prompt"][0]["content"])
     assert all(len(s) == 1 for s in systems.values()) and len(systems) == len(PERSONAS)
+
+
+def test_a_large_tmdb_list_parsed_in_a_second_process_gives_the_same_files(sample_run, tmp_path, monkeypatch):
+    """The TMDB list goes to a second process above a size (the sample's is below): same bytes either way."""
+    from benchmarks.sample_run import sample_config
+    from distillrecdial_kit.generation import prepare
+    from distillrecdial_kit.pipeline.background import Background, cpus
+
+    started = []
+
+    class Recorded(Background):
+        def __enter__(self):
+            started.append(self.parallel)
+            return super().__enter__()
+
+    monkeypatch.setattr(prepare, "TMDB_PROCESS_BYTES", 0)
+    monkeypatch.setattr(prepare, "Background", Recorded)
+    out = tmp_path / "run"
+    prepare.run(sample_config(out))
+    assert started == [cpus() > 1]  # with a second CPU, the parse really ran in another process
+    for name in (ITEMS_FILE, INTERACTIONS_FILE, PROMPTS_FILE, "problems.prepare.jsonl"):
+        assert (out / name).read_bytes() == (sample_run / name).read_bytes(), name
+    assert read_manifest(out)["stages"]["prepare"]["counts"] == read_manifest(sample_run)["stages"]["prepare"]["counts"]
