@@ -40,6 +40,7 @@ from distillrecdial_kit.dataset_card.stats import card_stats
 from distillrecdial_kit.distillrecdial import _CITATION, _CONFIG_DESCRIPTIONS, FEATURES
 from distillrecdial_kit.pipeline.atomic import glob_escape, remove_stale_temps, staging_dir, write_bytes, write_text
 from distillrecdial_kit.pipeline.background import Background, cpus
+from distillrecdial_kit.pipeline.collector import rare_collections
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.faults import failpoint
 from distillrecdial_kit.pipeline.jsonl import label_for
@@ -136,7 +137,7 @@ def run(config: BuildConfig) -> dict[str, Any]:
     was_enabled = not are_progress_bars_disabled()
     disable_progress_bars()
     try:
-        with run_lock(config.run, "build"):
+        with run_lock(config.run, "build"), rare_collections():
             return {**_build(config), "path": str(config.target)}
     finally:
         shutil.rmtree(config.run / BUILD_CACHE, ignore_errors=True)

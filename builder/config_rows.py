@@ -11,54 +11,22 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from distillrecdial_kit.builder.crslab_linking import CRSLAB_INPUT, LINK_FIELDS, crslab_chunk, crslab_rows, start_worker
 from distillrecdial_kit.builder.features import FEATURES
 from distillrecdial_kit.builder.hub_folder import HubWriter
 from distillrecdial_kit.builder.kg import kg_triples
-from distillrecdial_kit.builder.rows import crslab_row, resolve, sft_row
+from distillrecdial_kit.builder.rows import sft_row
 from distillrecdial_kit.builder.walk_rows import walk_rows
 from distillrecdial_kit.pipeline.background import batches, context, ordered_map
 from distillrecdial_kit.pipeline.console import progress
 
 #: Valid dialogues whose turns are linked in one call of the entity linker.
 LINK_CHUNK = 2000
-#: What a `crslab` row is made of, of a plan row (all a linking worker is sent).
-_CRSLAB_INPUT = ("dialogue_id", "persona", "target_item", "turns", "split")
 
 
 def raw_projection(row: dict[str, Any]) -> dict[str, Any]:
     """A plan row as the `raw` config publishes it (the plan's ``split`` is not a column)."""
     return {key: row[key] for key in FEATURES["raw"]}
-
-
-def linked_dialogs(linker: Any, rows: list[dict[str, Any]], catalog: dict[str, dict[str, Any]]) -> list[list[Any]]:
-    """Entity links for every turn of ``rows`` (tags resolved to titles first), in one batched linker call."""
-    linked = linker.iter_link(resolve(turn["content"], catalog) for row in rows for turn in row["turns"])
-    return [[next(linked) for _ in row["turns"]] for row in rows]
-
-
-#: What a linking worker needs of each catalog item: the linker's names and the display title.
-_LINK_FIELDS = ("item_id", "title", "year", "actors", "directors", "genres", "keywords", "collection")
-#: A linking worker's catalog and linker (built once per worker process, not sent with every chunk).
-_WORKER: dict[str, Any] = {}
-
-
-def _start_link_worker(catalog: dict[str, dict[str, Any]]) -> None:
-    from distillrecdial_kit.builder.entity_linking import EntityLinker
-
-    _WORKER["catalog"] = catalog
-    _WORKER["linker"] = EntityLinker.from_items(list(catalog.values()))
-
-
-def _crslab_rows(rows: list[dict[str, Any]], linker: Any, catalog: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The `crslab` rows of valid plan rows, their turns linked in one batched call."""
-    return [
-        crslab_row(row, row["turns"], catalog, dialog)
-        for row, dialog in zip(rows, linked_dialogs(linker, rows, catalog), strict=True)
-    ]
-
-
-def _crslab_chunk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return _crslab_rows(rows, _WORKER["linker"], _WORKER["catalog"])
 
 
 def _valid_chunks(
@@ -72,7 +40,7 @@ def _valid_chunks(
             writer.add("raw", row["split"], raw_projection(row))
             if row["valid"]:
                 writer.add("sft", row["split"], sft_row(row, row["turns"], catalog))
-                valid.append({key: row[key] for key in _CRSLAB_INPUT})
+                valid.append({key: row[key] for key in CRSLAB_INPUT})
         if valid:
             yield valid
 
@@ -92,9 +60,9 @@ def write_dialogue_configs(
     rows = progress(plan_rows, total=total, desc="build: rows", unit="dlg", disable=None)
     chunks = _valid_chunks(rows, catalog, writer)
     if workers > 1:
-        slim = {item_id: {key: item.get(key) for key in _LINK_FIELDS} for item_id, item in catalog.items()}
-        with context().Pool(workers, initializer=_start_link_worker, initargs=(slim,)) as pool:
-            for valid, crslab in ordered_map(pool, _crslab_chunk, chunks, 2 * workers):
+        slim = {item_id: {key: item.get(key) for key in LINK_FIELDS} for item_id, item in catalog.items()}
+        with context().Pool(workers, initializer=start_worker, initargs=(slim,)) as pool:
+            for valid, crslab in ordered_map(pool, crslab_chunk, chunks, 2 * workers):
                 for source, row in zip(valid, crslab, strict=True):
                     writer.add("crslab", source["split"], row)
         return
@@ -104,7 +72,7 @@ def write_dialogue_configs(
             from distillrecdial_kit.builder.entity_linking import EntityLinker
 
             linker = EntityLinker.from_items(list(catalog.values()))
-        for source, row in zip(valid, _crslab_rows(valid, linker, catalog), strict=True):
+        for source, row in zip(valid, crslab_rows(valid, linker, catalog), strict=True):
             writer.add("crslab", source["split"], row)
 
 

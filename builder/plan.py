@@ -26,6 +26,7 @@ from distillrecdial_kit.generation.raw_store import raw_reader
 from distillrecdial_kit.generation.title_tags import Candidate
 from distillrecdial_kit.pipeline.atomic import atomic_path
 from distillrecdial_kit.pipeline.background import batches, context, ordered_map
+from distillrecdial_kit.pipeline.collector import collect_rarely
 from distillrecdial_kit.pipeline.console import progress
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import BUILD_DIR, RunLayout, read_items
@@ -105,10 +106,24 @@ def light(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _validated_row(record: dict[str, Any], catalog: dict[str, Candidate]) -> dict[str, Any]:
+#: What validation reads of a raw record (of its prompt, only the last message: the items it showed).
+_VALIDATION_INPUT = ("prompt", "response", "problems", "target_item", "history", "persona")
+
+
+def _validation(record: dict[str, Any], catalog: dict[str, Candidate]) -> tuple[list[dict[str, str]], list[str]]:
+    """The record's turns as the build parses them, and its problems (empty: valid)."""
     parsed = validate_record(record, catalog)
-    turns = [{"role": t.role, "content": t.content} for t in parsed.turns]
-    return raw_row(record, turns, parsed.problems)
+    return [{"role": t.role, "content": t.content} for t in parsed.turns], parsed.problems
+
+
+def _for_validation(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a validation worker is sent of each record: :data:`_VALIDATION_INPUT`, the prompt's last message."""
+    slim = []
+    for record in records:
+        fields = {key: record[key] for key in _VALIDATION_INPUT if key in record}
+        fields["prompt"] = record["prompt"][-1:]
+        slim.append(fields)
+    return slim
 
 
 #: The catalog of a validation worker process (set once per worker, not sent with every chunk).
@@ -116,11 +131,12 @@ _WORKER_CATALOG: dict[str, Candidate] = {}
 
 
 def _start_worker(catalog: dict[str, Candidate]) -> None:
+    collect_rarely()
     _WORKER_CATALOG.update(catalog)
 
 
-def _validate_chunk(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [_validated_row(record, _WORKER_CATALOG) for record in records]
+def _validate_chunk(records: list[dict[str, Any]]) -> list[tuple[list[dict[str, str]], list[str]]]:
+    return [_validation(record, _WORKER_CATALOG) for record in records]
 
 
 def _unique_records(run: Path, roles: list[str], skipped: ProblemLog | None) -> Iterator[dict[str, Any]]:
@@ -150,11 +166,13 @@ def _validated_rows(
     size = sum(p.stat().st_size for r in roles if (p := RunLayout(run).raw_dialogues(r)).exists())
     if workers < 2 or size < PARALLEL_VALIDATION_BYTES:
         for record in records:
-            yield _validated_row(record, catalog)
+            yield raw_row(record, *_validation(record, catalog))
         return
+    chunks = batches(records, VALIDATE_CHUNK)
     with context().Pool(workers, initializer=_start_worker, initargs=(catalog,)) as pool:
-        for _, rows in ordered_map(pool, _validate_chunk, batches(records, VALIDATE_CHUNK), 2 * workers):
-            yield from rows
+        for chunk, results in ordered_map(pool, _validate_chunk, chunks, 2 * workers, send=_for_validation):
+            for record, (turns, problems) in zip(chunk, results, strict=True):
+                yield raw_row(record, turns, problems)
 
 
 def user_splits(rows: Iterable[dict[str, Any]]) -> dict[str, str]:

@@ -55,6 +55,7 @@ import itertools
 import re
 import statistics
 import unicodedata
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -119,15 +120,19 @@ class NgramIndex:
 
     Tokens are mapped to integer ids as utterances are added; :meth:`finish` turns each position into dense
     n-gram ids (n = 1..``max_n``; an n-gram must lie within one utterance) with numpy, so the distinct count
-    of a subset is a scatter into a boolean array rather than a Python set of tuples.
+    of a subset is a scatter into a boolean array rather than a Python set of tuples. Ids are int32 and the
+    n-grams of an utterance lie side by side, so a subset of utterances selects its n-grams by repeating
+    each utterance's flag over its n-gram count: no owner array per position (a 100,000-dialogue card
+    index is a quarter of the size it is with int64 ids and owners).
     """
 
     def __init__(self, max_n: int = MAX_N) -> None:
         self.max_n = max_n
         self.vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)  # token → id, new ids on demand
-        self._ids: list[int] = []
-        self._lengths: list[int] = []
-        self._grams: list[tuple[np.ndarray, np.ndarray, int]] = []  # per n: (positions' utterance, gram id, U)
+        self._ids = array("i")  # every utterance's token ids, end to end
+        self._lengths = array("i")  # tokens per utterance
+        self._grams: list[tuple[np.ndarray, int]] = []  # per n: every n-gram's dense id, in utterance order; U
+        self._per_utterance: list[np.ndarray] = []  # per n: each utterance's number of n-grams
 
     def add(self, tokens: Sequence[str]) -> list[int]:
         """Append one utterance; return its token ids."""
@@ -141,35 +146,35 @@ class NgramIndex:
 
     def finish(self) -> NgramIndex:
         """Compute the n-gram ids; call once after the last :meth:`add`."""
-        tokens = np.asarray(self._ids, dtype=np.int64)
-        lengths = np.asarray(self._lengths, dtype=np.int64)
-        utterance = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        tokens = np.array(self._ids, dtype=np.int32)
+        self._ids = array("i")
+        lengths = np.array(self._lengths, dtype=np.int64)
+        utterance = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
         vocab_size = max(len(self.vocab), 1)
-        self._grams = [(utterance, tokens, vocab_size)]
+        self._grams = [(tokens, vocab_size)]
+        self._per_utterance = [lengths]
         gram = tokens
         for n in range(2, self.max_n + 1):
+            self._per_utterance.append(np.maximum(lengths - (n - 1), 0))
             keep = len(tokens) - n + 1
             if keep <= 0:
-                self._grams.append((utterance[:0], tokens[:0], 0))
+                self._grams.append((tokens[:0], 0))
                 continue
-            inside = utterance[:keep] == utterance[n - 1 : n - 1 + keep]
-            previous = gram[:keep]  # id of the (n-1)-gram starting at each position
-            key = previous * vocab_size + tokens[n - 1 : n - 1 + keep]
-            key[~inside] = -1
-            dense, count = _dense_rank(key)
-            offset = 1 if not inside.all() else 0  # key -1 (no n-gram) ranks first
-            gram = dense - offset  # -1 marks positions without an n-gram
-            positions = gram >= 0
-            self._grams.append((utterance[:keep][positions], gram[positions], count - offset))
-            gram = np.where(positions, gram, 0)  # keep indexable for the next order (masked by ``inside``)
-        self._ids, self._lengths = [], []
+            inside = utterance[:keep] == utterance[n - 1 : n - 1 + keep]  # positions that start an n-gram
+            key = gram[:keep][inside].astype(np.int64) * vocab_size  # the (n-1)-gram starting there ...
+            key += tokens[n - 1 : n - 1 + keep][inside]  # ... and the token after it
+            ids, count = _dense_ids(key)
+            del key
+            self._grams.append((ids, count))
+            gram = np.zeros(keep, dtype=np.int32)  # for the next order: each position's n-gram (0 where none)
+            gram[inside] = ids
         return self
 
     def counts(self, n: int, utterances: np.ndarray | None = None) -> tuple[int, int]:
         """``(distinct, total)`` n-grams over the utterances selected by the boolean mask ``utterances``."""
-        owner, grams, size = self._grams[n - 1]
-        if utterances is not None:
-            grams = grams[utterances[owner]] if len(owner) else grams
+        grams, size = self._grams[n - 1]
+        if utterances is not None and len(grams) and not utterances.all():
+            grams = grams[np.repeat(utterances, self._per_utterance[n - 1])]
         if not len(grams):
             return 0, 0
         seen = np.zeros(size, dtype=bool)
@@ -185,14 +190,16 @@ class NgramIndex:
         return out
 
 
-def _dense_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """0-based dense ranks of ``values`` (equal values, equal rank) and the number of distinct values."""
-    if not len(values):
-        return values.astype(np.int64), 0
-    import polars as pl
+def _dense_ids(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Ids 0..U-1 of ``values`` (equal values, equal id; int32, in order of first appearance) and U.
 
-    ranks = pl.Series(values).rank("dense").to_numpy().astype(np.int64) - 1
-    return ranks, int(ranks.max()) + 1
+    A hash table (``pandas.factorize``) rather than a sort: about 3x faster and half the memory on the
+    10.8M positions of a 100,000-dialogue card.
+    """
+    import pandas as pd
+
+    ids, uniques = pd.factorize(values, sort=False)
+    return ids.astype(np.int32), len(uniques)
 
 
 def _index(utterances: Iterable[str], max_n: int) -> NgramIndex:

@@ -37,6 +37,7 @@ from distillrecdial_kit.dataset_card.provenance import generator_label
 from distillrecdial_kit.generation.personas import PERSONAS
 from distillrecdial_kit.generation.title_tags import Candidate
 from distillrecdial_kit.pipeline.atomic import write_bytes, write_text
+from distillrecdial_kit.pipeline.collector import rare_collections
 from distillrecdial_kit.pipeline.console import progress, warn
 from distillrecdial_kit.pipeline.errors import StageError
 from distillrecdial_kit.pipeline.layout import BUILD_DIR, ITEMS_FILE, MERGED_FILE, PLAN_FILE, RAW_DIR
@@ -404,7 +405,8 @@ def build_report(
     """
     run = Path(run)
     catalog = _load_catalog(run)
-    corpus = _read(run, catalog, title_sample, roles, label)
+    with rare_collections():  # reading creates ~10 containers per turn, none in a cycle
+        corpus = _read(run, catalog, title_sample, roles, label)
     columns = _Columns(corpus, self_bleu_pool)
     everything = np.ones(columns.n, dtype=bool)
 

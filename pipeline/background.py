@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from distillrecdial_kit.pipeline.collector import collect_rarely
 from distillrecdial_kit.pipeline.console import QUIET, verbosity
 
 T = TypeVar("T")
@@ -43,16 +44,22 @@ def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def ordered_map(
-    pool: multiprocessing.pool.Pool, function: Callable[[T], R], chunks: Iterable[T], window: int
+    pool: multiprocessing.pool.Pool,
+    function: Callable[[Any], R],
+    chunks: Iterable[T],
+    window: int,
+    send: Callable[[T], Any] | None = None,
 ) -> Iterator[tuple[T, R]]:
-    """``(chunk, function(chunk))`` for every chunk, computed on ``pool``'s workers and yielded in input order.
+    """``(chunk, function(send(chunk)))`` for every chunk, computed on ``pool``'s workers and yielded in input
+    order. ``send`` (default: none, the chunk itself is sent) keeps what the worker does not read out of the
+    pickling both ways.
 
     At most ``window`` chunks are in flight, so memory stays flat however long the stream (``Pool.imap``
     would read the whole input ahead). A worker's exception is raised here, at its chunk.
     """
     pending: deque = deque()
     for chunk in chunks:
-        pending.append((chunk, pool.apply_async(function, (chunk,))))
+        pending.append((chunk, pool.apply_async(function, (chunk if send is None else send(chunk),))))
         if len(pending) >= window:
             done, result = pending.popleft()
             yield done, result.get()
@@ -62,6 +69,7 @@ def ordered_map(
 
 
 def _quiet_call(function: Callable[..., T], *args: Any) -> T:
+    collect_rarely()  # the process exists for this one streaming computation
     with verbosity(QUIET):
         return function(*args)
 

@@ -77,3 +77,17 @@ def test_ordered_map_raises_a_workers_error_at_its_chunk():
     with context().Pool(2) as pool, pytest.raises(ValueError, match="unlucky chunk"):
         for _ in ordered_map(pool, squares, batches(range(20), 5), window=2):
             pass
+
+
+def first_of_each(chunk: list[tuple[int, str]]) -> list[int]:
+    return [number for number, *rest in chunk]
+
+
+def test_ordered_map_sends_only_what_send_keeps_and_yields_the_whole_chunk():
+    """A worker is given ``send(chunk)`` (here the numbers without their payload); the caller gets its chunk back."""
+    payload = [(n, "x" * 1000) for n in range(10)]
+    with context().Pool(2) as pool:
+        slim = lambda chunk: [(number,) for number, _ in chunk]  # noqa: E731 (runs here, not in a worker)
+        out = list(ordered_map(pool, first_of_each, batches(payload, 3), window=2, send=slim))
+    assert [chunk for chunk, _ in out] == list(batches(payload, 3))
+    assert [result for _, result in out] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]

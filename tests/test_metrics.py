@@ -281,3 +281,26 @@ def test_dialogue_features_empty_dialogue():
     )
     index.finish()
     assert index.distinct() == {f"distinct_{n}": None for n in range(1, 5)}
+
+
+def test_ngram_index_counts_equal_sets_of_tuples_on_random_subsets():
+    """Utterances of every length (empty, shorter than n, long) and arbitrary subsets: the compact index
+    (int32 ids, n-grams selected per utterance) counts what a plain set of n-gram tuples counts."""
+    rng = np.random.default_rng(7)
+    words = [f"w{i}" for i in range(30)]
+    utterances = [[words[j] for j in rng.integers(0, 30, size=rng.integers(0, 12))] for _ in range(300)]
+    index = NgramIndex()
+    for tokens in utterances:
+        index.add(tokens)
+    index.finish()
+    for _ in range(20):
+        mask = rng.random(len(utterances)) < rng.random()
+        for n in range(1, 5):
+            grams = [
+                tuple(u[i : i + n])
+                for u, keep in zip(utterances, mask, strict=True)
+                if keep
+                for i in range(len(u) - n + 1)
+            ]
+            assert index.counts(n, mask) == (len(set(grams)), len(grams)), n
+    assert len(index) == 300
