@@ -15,7 +15,8 @@ that comparison. Last, both linkers are built for ``--build-names`` names (the s
     .venv/bin/python benchmarks/bench_entity_linking.py --against HEAD~1 [--rounds 6]
 
 EntityLinker's figures are the best of ``--repeat`` passes (cold: its chunk cache emptied first; warm: right
-after); the reference matcher and the naive scan run once.
+after); the reference matcher and the naive scan run once. The process's peak RSS is printed after the linking
+passes and again after the large builds.
 
 ``--against REV`` measures a change instead: the EntityLinker of git revision REV and the working tree's, each
 in its own process, take turns on the same turns (a cold pass of all of them, then warm slices of 2,000), and
@@ -30,6 +31,7 @@ import importlib.util
 import json
 import multiprocessing
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -90,6 +92,11 @@ def naive_link(turn: str, keys: list[tuple[str, str]]) -> set[str]:
 
 
 CPU_SECONDS: dict[str, float] = {}
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed(make, name: str = ""):
@@ -240,6 +247,7 @@ def main() -> int:
         f"naive scan:    {len(sample):,} turns in {naive_s:.2f}s = {naive_rate:,.0f} turns/s; agreement on "
         f"{len(sample) - len(disagree):,}/{len(sample):,}"
     )
+    print(f"peak RSS after linking (both linkers, every pass): {peak_mib():,.0f} MiB")
     for turn, old, new in mismatched[:5]:
         print(f"  linkers differ: {turn!r}\n    before {old}\n    now    {new}")
     for turn, n, fast in disagree[:5]:
@@ -254,6 +262,7 @@ def main() -> int:
             f"build for {len(many):,} names ({big.n_names:,} variants): EntityLinker {big_s:.1f}s "
             f"(its automaton alone {automaton_s:.2f}s), PhraseMatcherLinker {big_old_s:.1f}s"
         )
+        print(f"peak RSS with the {len(many):,}-name linkers built too: {peak_mib():,.0f} MiB")
     return 0 if not (disagree or mismatched) else 1
 
 
