@@ -79,8 +79,9 @@ def test_ordered_map_raises_a_workers_error_at_its_chunk():
             pass
 
 
-def first_of_each(chunk: list[tuple[int, str]]) -> list[int]:
-    return [number for number, *rest in chunk]
+def received(chunk: list[tuple]) -> list[tuple[int, int]]:
+    """What the worker was given: each item's number and how many fields came with it."""
+    return [(item[0], len(item)) for item in chunk]
 
 
 def test_ordered_map_sends_only_what_send_keeps_and_yields_the_whole_chunk():
@@ -88,6 +89,8 @@ def test_ordered_map_sends_only_what_send_keeps_and_yields_the_whole_chunk():
     payload = [(n, "x" * 1000) for n in range(10)]
     with context().Pool(2) as pool:
         slim = lambda chunk: [(number,) for number, _ in chunk]  # noqa: E731 (runs here, not in a worker)
-        out = list(ordered_map(pool, first_of_each, batches(payload, 3), window=2, send=slim))
+        out = list(ordered_map(pool, received, batches(payload, 3), window=2, send=slim))
+        plain = list(ordered_map(pool, received, batches(payload, 3), window=2))
     assert [chunk for chunk, _ in out] == list(batches(payload, 3))
-    assert [result for _, result in out] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    assert [result for _, result in out] == [[(n, 1) for n in range(k, min(k + 3, 10))] for k in range(0, 10, 3)]
+    assert all(fields == 2 for _, result in plain for _, fields in result), "without send, the whole chunk goes"
